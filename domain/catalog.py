@@ -1,0 +1,83 @@
+"""The model catalog: which models exist, who serves them, and which plans may use them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.errors import ModelNotFound, PermissionDenied
+
+ALL_PLANS = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    slug: str  # what clients send: `provider/model`
+    provider: str  # name of a provider row
+    upstream_id: str  # what the upstream calls it
+    created: int
+    owned_by: str
+    capabilities: frozenset[str] = frozenset()
+    plans: frozenset[str] = frozenset({ALL_PLANS})
+    context_length: int | None = None
+
+    def allowed_on(self, plan: str) -> bool:
+        return ALL_PLANS in self.plans or plan in self.plans
+
+    def as_openai(self) -> dict[str, Any]:
+        return {"id": self.slug, "object": "model", "created": self.created, "owned_by": self.owned_by}
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    models: Mapping[str, ModelEntry] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, entries: Iterable[ModelEntry]) -> Catalog:
+        return cls({entry.slug: entry for entry in entries})
+
+    def visible(self, plan: str, configured: Iterable[str]) -> list[ModelEntry]:
+        """Models a workspace on `plan` can call, given the providers that are configured."""
+        ready = set(configured)
+        return [m for m in self.models.values() if m.provider in ready and m.allowed_on(plan)]
+
+    def lookup(self, slug: str, configured: Iterable[str]) -> ModelEntry:
+        """The model behind a slug, or 404 when it is unknown or its provider is not set up."""
+        entry = self.models.get(slug)
+        if entry is None or entry.provider not in set(configured):
+            raise ModelNotFound(slug)
+        return entry
+
+    def visible_model(self, slug: str, plan: str, configured: Iterable[str]) -> ModelEntry:
+        """One model as `GET /models/{id}` shows it: 404 also when the plan excludes it."""
+        entry = self.lookup(slug, configured)
+        if not entry.allowed_on(plan):
+            raise ModelNotFound(slug)
+        return entry
+
+    def route(self, slug: str, plan: str, configured: Iterable[str]) -> ModelEntry:
+        """The model a request may use: 404 when unknown, 403 when the plan excludes it."""
+        entry = self.lookup(slug, configured)
+        if not entry.allowed_on(plan):
+            raise PermissionDenied(
+                f"Your plan does not include the model `{slug}`.",
+                param="model",
+                code="model_not_in_plan",
+            )
+        return entry
+
+
+def entry_from_config(row: Mapping[str, Any]) -> ModelEntry:
+    slug = str(row["slug"])
+    plans = row.get("plans", [ALL_PLANS])
+    return ModelEntry(
+        slug=slug,
+        provider=str(row["provider"]),
+        upstream_id=str(row.get("upstream_id", slug.split("/", 1)[-1])),
+        created=int(row.get("created", 0)),
+        owned_by=str(row.get("owned_by", slug.split("/", 1)[0])),
+        capabilities=frozenset(row.get("capabilities", [])),
+        plans=frozenset(str(p) for p in plans),
+        context_length=row.get("context_length"),
+    )

@@ -1,0 +1,139 @@
+"""The gateway's one error tree, rendered everywhere as OpenAI's error envelope.
+
+    GatewayError                      status  type                    code
+    ├── InvalidRequest                 400     invalid_request_error   (varies)
+    ├── InvalidApiKey                  401     invalid_request_error   invalid_api_key
+    ├── PermissionDenied               403     permission_error        (varies)
+    ├── NotFound                       404     invalid_request_error   (varies)
+    │   └── ModelNotFound              404     invalid_request_error   model_not_found
+    ├── MethodNotAllowed               405     invalid_request_error   method_not_allowed
+    ├── PayloadTooLarge                413     invalid_request_error   request_too_large
+    ├── UnsupportedMediaType           415     invalid_request_error   unsupported_media_type
+    ├── QuotaExceeded                  429     insufficient_quota      insufficient_quota
+    ├── RateLimited                    429     rate_limit_error        rate_limit_exceeded
+    ├── InternalError                  500     server_error            internal_error
+    └── UpstreamError                  502     upstream_error          (varies)
+        ├── UpstreamUnavailable        503     upstream_error          upstream_unavailable
+        └── UpstreamTimeout            504     upstream_error          upstream_timeout
+
+Statuses and types follow what OpenAI sends, so every SDK raises the exception class its
+users already handle (see CLIENTS.md section 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    status = 500
+    type = "server_error"
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+class InvalidRequest(GatewayError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class InvalidApiKey(GatewayError):
+    status = 401
+    type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(GatewayError):
+    status = 403
+    type = "permission_error"
+
+
+class NotFound(GatewayError):
+    status = 404
+    type = "invalid_request_error"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            f"The model `{model}` does not exist or you do not have access to it.",
+            param="model",
+        )
+
+
+class MethodNotAllowed(GatewayError):
+    status = 405
+    type = "invalid_request_error"
+    code = "method_not_allowed"
+
+
+class PayloadTooLarge(GatewayError):
+    status = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+
+
+class UnsupportedMediaType(GatewayError):
+    status = 415
+    type = "invalid_request_error"
+    code = "unsupported_media_type"
+
+
+class QuotaExceeded(GatewayError):
+    status = 429
+    type = "insufficient_quota"
+    code = "insufficient_quota"
+
+
+class RateLimited(GatewayError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+class InternalError(GatewayError):
+    status = 500
+    type = "server_error"
+    code = "internal_error"
+
+
+class UpstreamError(GatewayError):
+    status = 502
+    type = "upstream_error"
+    code = "upstream_error"
+
+
+class UpstreamUnavailable(UpstreamError):
+    status = 503
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"

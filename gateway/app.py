@@ -1,0 +1,94 @@
+"""The app factory: `create_app(settings)` builds the Connexion AsyncApp and hangs the
+services on it. Importing this module reads no environment and opens no socket."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.lifecycle import ConnexionRequest
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from connexion.security import BearerSecurityHandler
+from connexion.utils import get_function_from_name
+from starlette.types import ASGIApp
+
+from gateway import error_responses
+from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
+from gateway.services import Services, build_services
+from gateway.settings import Settings
+from gateway.spec31 import VALIDATOR_MAP_2020, allow_openapi_31
+
+WORKSPACE_HEADER = "x-writingmate-workspace"
+STATIC_DIR = __import__("pathlib").Path(__file__).resolve().parent / "static"
+
+
+def bind_services(services: Services) -> Callable[[str], Callable[..., Any]]:
+    """Resolve an operationId to its handler with `services` as its first argument, so handlers
+    receive their dependencies explicitly instead of reaching for globals."""
+
+    def resolve(operation_id: str) -> Callable[..., Any]:
+        handler = get_function_from_name(operation_id)
+        if "services" not in inspect.signature(handler).parameters:
+            return handler
+        return functools.partial(handler, services)
+
+    return resolve
+
+
+def bearer_security(services: Services) -> type[BearerSecurityHandler]:
+    """Connexion's bearer scheme, checking keys with our Authenticator."""
+
+    async def check(token: str, request: ConnexionRequest) -> dict[str, Any]:
+        caller = await services.auth.caller(
+            token, request.headers.get(WORKSPACE_HEADER), request.scope.get(REQUEST_ID, "")
+        )
+        return {"sub": caller.user_id, "caller": caller}
+
+    class DeveloperKey(BearerSecurityHandler):
+        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
+            return check
+
+    return DeveloperKey
+
+
+def lifespan(services: Services) -> Callable[[Any], Any]:
+    @asynccontextmanager
+    async def run(_app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    return run
+
+
+def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
+    allow_openapi_31()
+    services = services or build_services(settings)
+    app = AsyncApp(
+        __name__,
+        lifespan=lifespan(services),
+        validator_map=VALIDATOR_MAP_2020,
+        security_map={"bearer": bearer_security(services)},
+    )
+    app.add_api(
+        settings.spec_path,
+        resolver=Resolver(function_resolver=bind_services(services)),
+        validate_responses=settings.validate_responses,
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui_template_dir=str(STATIC_DIR / "reference"),
+            swagger_ui_path="/reference",
+        ),
+    )
+    error_responses.install(app)
+    return RequestId(BodyLimit(app, settings.max_body_bytes))
+
+
+def create_app_from_env() -> ASGIApp:
+    """Entry point for uvicorn/gunicorn (`--factory`)."""
+    return create_app(Settings.from_env())

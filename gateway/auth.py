@@ -1,0 +1,130 @@
+"""Who is calling: developer key → user → workspace (and its plan).
+
+A malformed or forged key is refused from its signature alone, before any database read. Key
+owners and workspace memberships are cached for a couple of seconds per process, which bounds
+how long a revoked key keeps working (`WMGW_KEY_CACHE_SECONDS`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain import keys
+from domain.errors import InvalidApiKey, PermissionDenied
+from storage import accounts
+
+T = TypeVar("T")
+TOUCH_EVERY = timedelta(minutes=1)
+INVALID_KEY = "Incorrect API key provided. You can create a new key with `wmgw key create`."
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    request_id: str
+    user_id: str
+    key_id: str
+    workspace_id: str
+    plan: str
+    daily_message_limit: int | None
+
+
+class TTLCache(Generic[T]):
+    def __init__(self, seconds: float, max_items: int = 10_000) -> None:
+        self.seconds = seconds
+        self.max_items = max_items
+        self._items: dict[Any, tuple[float, T]] = {}
+
+    def get(self, key: Any) -> T | None:
+        hit = self._items.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def discard(self, key: Any) -> None:
+        self._items.pop(key, None)
+
+    def put(self, key: Any, value: T) -> None:
+        if len(self._items) >= self.max_items:
+            self._items.clear()
+        self._items[key] = (time.monotonic() + self.seconds, value)
+
+
+def _usable(owner: accounts.KeyOwner, secret: str, now: datetime) -> bool:
+    if not keys.secret_matches(secret, owner.secret_hash) or owner.revoked_at is not None:
+        return False
+    return owner.expires_at is None or _aware(owner.expires_at) > now
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Authenticator:
+    def __init__(self, engine: AsyncEngine, server_secret: bytes, cache_seconds: float) -> None:
+        self.engine = engine
+        self.server_secret = server_secret
+        self.owners: TTLCache[accounts.KeyOwner] = TTLCache(cache_seconds)
+        self.access: TTLCache[accounts.WorkspaceAccess] = TTLCache(cache_seconds)
+
+    async def caller(self, token: str, workspace_header: str | None, request_id: str) -> Caller:
+        parsed = keys.parse(self.server_secret, token)
+        if parsed is None:
+            raise InvalidApiKey(INVALID_KEY)
+        owner = await self._owner(parsed.key_id)
+        now = datetime.now(UTC)
+        if owner is None or not _usable(owner, parsed.secret, now):
+            raise InvalidApiKey(INVALID_KEY)
+        access = await self._workspace(owner, workspace_header)
+        await self._touch(owner, now)
+        return Caller(
+            request_id=request_id,
+            user_id=owner.user_id,
+            key_id=owner.key_id,
+            workspace_id=access.workspace_id,
+            plan=access.plan,
+            daily_message_limit=access.daily_message_limit,
+        )
+
+    async def _owner(self, key_id: str) -> accounts.KeyOwner | None:
+        owner = self.owners.get(key_id)
+        if owner is None:
+            async with self.engine.connect() as conn:
+                owner = await accounts.key_owner(conn, key_id)
+            if owner is not None:
+                self.owners.put(key_id, owner)
+        return owner
+
+    async def _workspace(
+        self, owner: accounts.KeyOwner, header: str | None
+    ) -> accounts.WorkspaceAccess:
+        workspace_id = header or owner.current_workspace_id
+        if not workspace_id:
+            raise PermissionDenied("Your user has no workspace yet.", code="no_workspace")
+        key = (owner.user_id, workspace_id)
+        access = self.access.get(key)
+        if access is None:
+            async with self.engine.connect() as conn:
+                access = await accounts.workspace_access(conn, owner.user_id, workspace_id)
+            if access is not None:
+                self.access.put(key, access)
+        if access is None:
+            # The same answer whether the workspace exists or not.
+            raise PermissionDenied(
+                "You do not have access to this workspace.",
+                param="x-writingmate-workspace",
+                code="workspace_forbidden",
+            )
+        return access
+
+    async def _touch(self, owner: accounts.KeyOwner, now: datetime) -> None:
+        """Record last use, at most once a minute per key (not a write per request)."""
+        if owner.last_used_at is not None and now - _aware(owner.last_used_at) < TOUCH_EVERY:
+            return
+        async with self.engine.begin() as conn:
+            await accounts.touch_key(conn, owner.key_id, now)
+        self.owners.discard(owner.key_id)

@@ -1,0 +1,216 @@
+"""Chat completions end to end: route the model, admit against the quota, run the provider's
+stream, repair and relabel its chunks, meter what was produced, and either stream the chunks to
+the client or collect them into one `chat.completion`."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from domain.catalog import ModelEntry
+from domain.errors import GatewayError, UpstreamError
+from domain.metering import Usage
+from domain.tokens import estimate_prompt_tokens, estimate_tokens
+from gateway.auth import Caller
+from gateway.metering import Admission, Meter, Outcome
+from gateway.services import Services
+from providers import sse
+from providers.base import ChatProvider, Chunk
+from providers.chunks import Collector, ToolCallRepair, repair_choice, usage_from, usage_payload
+
+ENDPOINT = "chat.completions"
+
+
+@dataclass
+class Relabel:
+    """Gives every chunk of one response the same id, created and model (our slug), repairs
+    choices, and keeps what metering needs: the upstream's usage, or text for an estimate."""
+
+    model: str
+    id: str = field(default_factory=lambda: f"chatcmpl-{secrets.token_urlsafe(22)}")
+    created: int = field(default_factory=lambda: int(time.time()))
+    tools: ToolCallRepair = field(default_factory=ToolCallRepair)
+    usage: Usage | None = None
+    raw_usage: dict[str, Any] | None = None
+    produced: list[str] = field(default_factory=list)
+    finished: bool = False
+
+    def apply(self, chunk: Chunk) -> Chunk | None:
+        """The chunk to send on, or None when it only carried usage."""
+        if chunk.get("usage"):
+            self.raw_usage, self.usage = chunk["usage"], usage_from(chunk["usage"])
+        choices = [repair_choice(c, self.tools) for c in chunk.get("choices") or []]
+        if not choices:
+            return None
+        for choice in choices:
+            self._remember(choice)
+        relabeled = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+        }
+        for key in ("system_fingerprint", "service_tier"):
+            if key in chunk:
+                relabeled[key] = chunk[key]
+        return relabeled
+
+    def _remember(self, choice: Mapping[str, Any]) -> None:
+        delta = choice["delta"]
+        self.produced.append(delta.get("content") or "")
+        for call in delta.get("tool_calls") or []:
+            function = call.get("function") or {}
+            self.produced.append(f"{function.get('name', '')}{function.get('arguments', '')}")
+        self.finished = self.finished or choice["finish_reason"] is not None
+
+    def final_usage(self, body: Mapping[str, Any]) -> Usage:
+        if self.usage is not None:
+            return self.usage
+        return Usage(
+            prompt_tokens=estimate_prompt_tokens(body.get("messages") or []),
+            completion_tokens=estimate_tokens("".join(self.produced)),
+            estimated=True,
+        )
+
+    def usage_chunk(self, usage: Usage) -> Chunk:
+        payload = self.raw_usage if self.usage is usage and self.raw_usage else usage_payload(usage)
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [],
+            "usage": payload,
+        }
+
+
+@dataclass
+class ChatRun:
+    """One admitted chat request."""
+
+    caller: Caller
+    body: Mapping[str, Any]
+    model: ModelEntry
+    provider: ChatProvider
+    meter: Meter
+    admission: Admission
+    relabel: Relabel
+
+    @property
+    def remaining(self) -> int | None:
+        return self.admission.allowance.remaining
+
+    def chunks(self) -> AsyncIterator[Chunk]:
+        return self.provider.stream_chat(self.body, self.model)
+
+    async def settle(self, status: str, http_status: int) -> int | None:
+        """Meter the request; shielded so a client's disconnect can't skip it."""
+        outcome = Outcome(self.relabel.final_usage(self.body), status, http_status)
+        route = (ENDPOINT, self.model.slug, self.model.provider)
+        with anyio.CancelScope(shield=True):
+            allowance = await self.meter.settle(self.caller, self.admission, route, outcome)
+        return allowance.remaining
+
+    async def complete(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """Run to the end and collect one `chat.completion`."""
+        collector, status, http_status = Collector(), "client_disconnected", 499
+        try:
+            async for chunk in self.chunks():
+                relabeled = self.relabel.apply(chunk)
+                if relabeled is not None:
+                    collector.add(relabeled)
+            status, http_status = "completed", 200
+        except GatewayError as exc:
+            status, http_status = "upstream_error", exc.status
+            raise
+        finally:
+            remaining = await self.settle(status, http_status)
+        usage = self.relabel.final_usage(self.body)
+        completion = collector.completion(
+            id=self.relabel.id, created=self.relabel.created, model=self.model.slug, usage=usage
+        )
+        if self.relabel.raw_usage:
+            completion["usage"] = self.relabel.raw_usage
+        return completion, metering_headers(Outcome(usage, status, 200).messages, remaining)
+
+
+async def begin_chat(services: Services, caller: Caller, body: Mapping[str, Any]) -> ChatRun:
+    """Route the model (404/403) and admit the request against the daily limit (429)."""
+    model = services.catalog.route(body["model"], caller.plan, services.registry.configured)
+    admission = await services.meter.admit(caller)
+    return ChatRun(
+        caller=caller,
+        body=body,
+        model=model,
+        provider=services.registry.get(model.provider),
+        meter=services.meter,
+        admission=admission,
+        relabel=Relabel(model=model.slug),
+    )
+
+
+def metering_headers(counted: int | None, remaining: int | None) -> dict[str, str]:
+    headers = {}
+    if counted is not None:
+        headers["x-writingmate-messages-counted"] = str(counted)
+    if remaining is not None:
+        headers["x-writingmate-messages-remaining"] = str(remaining)
+    return headers
+
+
+async def open_stream(run: ChatRun) -> AsyncIterator[bytes]:
+    """Start the upstream stream and wait for its first chunk, so that a failure before any
+    output is still an ordinary JSON error with its status; then relay the rest as SSE."""
+    chunks = run.chunks()
+    try:
+        first = await anext(chunks, None)
+    except GatewayError as exc:
+        await run.settle("upstream_error", exc.status)
+        raise
+    return relay(run, first, chunks)
+
+
+async def relay(run: ChatRun, first: Chunk | None, chunks: AsyncIterator[Chunk]) -> AsyncIterator[bytes]:
+    include_usage = bool((run.body.get("stream_options") or {}).get("include_usage"))
+    status, http_status = "client_disconnected", 499
+    try:
+        async for frame in _frames(run, first, chunks, include_usage):
+            yield frame
+        status, http_status = "completed", 200
+    except GatewayError as exc:
+        # What was streamed before the failure was delivered, so it is metered.
+        status, http_status = "interrupted", exc.status
+        yield sse.encode(exc.body())
+    finally:
+        await chunks.aclose()
+        await run.settle(status, http_status)
+
+
+async def _chain(first: Chunk | None, rest: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
+    if first is not None:
+        yield first
+    async for chunk in rest:
+        yield chunk
+
+
+async def _frames(
+    run: ChatRun, first: Chunk | None, chunks: AsyncIterator[Chunk], include_usage: bool
+) -> AsyncIterator[bytes]:
+    async for chunk in _chain(first, chunks):
+        relabeled = run.relabel.apply(chunk)
+        if relabeled is None:
+            continue
+        if include_usage:
+            relabeled["usage"] = None
+        yield sse.encode(relabeled)
+    if not run.relabel.finished:
+        raise UpstreamError("The upstream stream ended before the response was complete.")
+    if include_usage:
+        yield sse.encode(run.relabel.usage_chunk(run.relabel.final_usage(run.body)))
+    yield sse.DONE

@@ -1,0 +1,99 @@
+"""Every failure, ours or Connexion's, rendered as OpenAI's error envelope. Mapped once here."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+
+from domain.errors import (
+    GatewayError,
+    InternalError,
+    InvalidApiKey,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    UnsupportedMediaType,
+)
+from gateway.auth import INVALID_KEY
+
+log = logging.getLogger("wmgw.errors")
+
+_BY_STATUS: dict[int, type[GatewayError]] = {
+    400: InvalidRequest,
+    401: InvalidApiKey,
+    403: PermissionDenied,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+}
+
+
+def render(error: GatewayError) -> ConnexionResponse:
+    return ConnexionResponse(
+        status_code=error.status,
+        mimetype="application/json",
+        content_type="application/json",
+        body=json.dumps(error.body()).encode(),
+        headers=error.headers,
+    )
+
+
+def translate(status: int, detail: str | None) -> GatewayError:
+    """Connexion's and Starlette's HTTP errors as ours."""
+    if status == 401:
+        return InvalidApiKey(
+            "You didn't provide an API key. Send it as `Authorization: Bearer <key>`."
+            if not detail or "No authorization" in detail or "missing" in detail.lower()
+            else INVALID_KEY
+        )
+    if status == 404:
+        return NotFound(f"Unknown request URL. {detail or ''}".strip(), code="unknown_url")
+    if status == 405:
+        return MethodNotAllowed("Method not allowed for this URL.")
+    if status == 415:
+        return UnsupportedMediaType(
+            "Unsupported content type; send `Content-Type: application/json`."
+        )
+    error_class = _BY_STATUS.get(status, InternalError)
+    return error_class(detail or "The request could not be processed.")
+
+
+async def on_gateway_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    assert isinstance(exc, GatewayError)
+    return render(exc)
+
+
+async def on_problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    assert isinstance(exc, ProblemException)
+    error = translate(exc.status, exc.detail)
+    error.headers = dict(exc.headers or {})
+    if exc.status == 405 and exc.headers:
+        error.headers = {"Allow": exc.headers.get("Allow", "")}
+    return render(error)
+
+
+async def on_http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    assert isinstance(exc, HTTPException)
+    error = translate(exc.status_code, exc.detail)
+    error.headers = dict(exc.headers or {})
+    return render(error)
+
+
+async def on_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+    return render(InternalError("The server had an error while processing your request."))
+
+
+def install(app: AsyncApp) -> None:
+    app.add_error_handler(GatewayError, on_gateway_error)
+    app.add_error_handler(ProblemException, on_problem)
+    app.add_error_handler(HTTPException, on_http_exception)
+    app.add_error_handler(Exception, on_unexpected)

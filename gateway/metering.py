@@ -1,0 +1,86 @@
+"""Reserve before the upstream call, settle after it: the daily limit can't be overrun by
+concurrent requests, and every request leaves one ledger row."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.errors import QuotaExceeded
+from domain.metering import Usage, messages_for
+from domain.quota import MINIMUM_RESERVATION, DailyAllowance, quota_day
+from gateway.auth import Caller
+from storage import usage as usage_store
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    day: date
+    reserved: int
+    allowance: DailyAllowance
+    started: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    usage: Usage
+    status: str  # completed | client_disconnected | interrupted | upstream_error
+    http_status: int
+
+    @property
+    def messages(self) -> int:
+        # A request the upstream failed before any output costs nothing.
+        return messages_for(self.usage) if self.status != "upstream_error" else 0
+
+
+class Meter:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def admit(self, caller: Caller) -> Admission:
+        day = quota_day()
+        async with self.engine.begin() as conn:
+            allowance = await usage_store.reserve(
+                conn, caller.workspace_id, day, caller.daily_message_limit, MINIMUM_RESERVATION
+            )
+        if allowance is None:
+            raise QuotaExceeded(
+                "You have used all of your workspace's messages for today. "
+                "The limit resets at midnight UTC; upgrade the plan for more.",
+                headers={"x-should-retry": "false"},
+            )
+        return Admission(day, MINIMUM_RESERVATION, allowance, time.monotonic())
+
+    async def settle(
+        self,
+        caller: Caller,
+        admission: Admission,
+        route: tuple[str, str, str],  # endpoint, model slug, provider
+        outcome: Outcome,
+    ) -> DailyAllowance:
+        endpoint, model, provider = route
+        row = usage_store.LedgerRow(
+            request_id=caller.request_id,
+            user_id=caller.user_id,
+            workspace_id=caller.workspace_id,
+            key_id=caller.key_id,
+            model=model,
+            provider=provider,
+            endpoint=endpoint,
+            prompt_tokens=outcome.usage.prompt_tokens,
+            completion_tokens=outcome.usage.completion_tokens,
+            cached_tokens=outcome.usage.cached_tokens,
+            messages=outcome.messages,
+            usage_estimated=outcome.usage.estimated,
+            status=outcome.status,
+            http_status=outcome.http_status,
+            duration_ms=int((time.monotonic() - admission.started) * 1000),
+            created_at=datetime.now(UTC),
+        )
+        async with self.engine.begin() as conn:
+            return await usage_store.settle(
+                conn, admission.day, admission.reserved, caller.daily_message_limit, row
+            )

@@ -1,0 +1,57 @@
+"""What handlers need, built once per worker by the app factory and passed in explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.catalog import Catalog
+from gateway.auth import Authenticator
+from gateway.catalog_file import load_catalog
+from gateway.metering import Meter
+from gateway.settings import Settings
+from providers.registry import Registry, build_registry
+from storage.engine import create_engine
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    http: httpx.AsyncClient
+    catalog: Catalog
+    registry: Registry
+    auth: Authenticator
+    meter: Meter
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.engine.dispose()
+
+
+def upstream_client(settings: Settings) -> httpx.AsyncClient:
+    # One client per worker; the default limit of 100 connections made the 101st concurrent
+    # stream fail with PoolTimeout (CONNEXION.md, "Upstream HTTP").
+    limits = httpx.Limits(
+        max_connections=settings.upstream_max_connections,
+        max_keepalive_connections=min(256, settings.upstream_max_connections),
+    )
+    timeout = httpx.Timeout(settings.upstream_read_timeout, connect=settings.upstream_connect_timeout)
+    return httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False)
+
+
+def build_services(settings: Settings) -> Services:
+    catalog_file = load_catalog(settings.catalog_path)
+    engine = create_engine(settings.database_url)
+    http = upstream_client(settings)
+    return Services(
+        settings=settings,
+        engine=engine,
+        http=http,
+        catalog=catalog_file.catalog,
+        registry=build_registry(catalog_file.provider_rows, settings.environ, http),
+        auth=Authenticator(engine, settings.server_secret, settings.key_cache_seconds),
+        meter=Meter(engine),
+    )

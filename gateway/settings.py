@@ -1,0 +1,63 @@
+"""One settings object, built once at the entry point from the environment and passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = REPO_ROOT / "var"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    server_secret: bytes
+    catalog_path: Path = REPO_ROOT / "catalog.yaml"
+    spec_path: Path = REPO_ROOT / "openapi.yaml"
+    max_body_bytes: int = 32 * 1024 * 1024
+    upstream_max_connections: int = 4096
+    upstream_connect_timeout: float = 10.0
+    upstream_read_timeout: float = 600.0
+    validate_responses: bool = False
+    key_cache_seconds: float = 2.0
+    # Environment variables the provider rows name (their keys and base URLs).
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("WMGW_DATA_DIR", DEFAULT_DATA_DIR))
+        return cls(
+            database_url=env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}",
+            server_secret=_server_secret(env, data_dir),
+            catalog_path=Path(env.get("WMGW_CATALOG", REPO_ROOT / "catalog.yaml")),
+            max_body_bytes=int(env.get("WMGW_MAX_BODY_BYTES", 32 * 1024 * 1024)),
+            validate_responses=env.get("WMGW_VALIDATE_RESPONSES", "") == "1",
+            key_cache_seconds=float(env.get("WMGW_KEY_CACHE_SECONDS", 2.0)),
+            environ=env,
+        )
+
+
+def _server_secret(env: Mapping[str, str], data_dir: Path) -> bytes:
+    """`WMGW_SERVER_SECRET`, or for the embedded default one generated on first run and kept
+    with the data (so keys survive restarts and stay bound to this installation)."""
+    if env.get("WMGW_SERVER_SECRET"):
+        return env["WMGW_SERVER_SECRET"].encode()
+    path = data_dir / "server-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        staged = path.with_suffix(f".{os.getpid()}")
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:  # first writer wins, atomically, when several processes start at once
+            os.link(staged, path)
+        except FileExistsError:
+            pass
+        finally:
+            staged.unlink()
+    return path.read_text().strip().encode()

@@ -1,0 +1,119 @@
+"""Bridge between our OpenAPI 3.1 document and Connexion 3.3.
+
+Connexion 3.3 knows only the 2.0 and 3.0 meta-schemas (spec-first/connexion#1396), so it refuses
+`openapi: 3.1.0`, and it validates bodies with JSON Schema Draft 4, which silently ignores
+`const`, numeric `exclusiveMinimum` and `type: [X, "null"]` semantics of 2020-12. This module:
+
+1. skips Connexion's document check for 3.1 documents (the tests validate the document with
+   openapi-spec-validator instead);
+2. provides a `validator_map` whose JSON body validators use Draft 2020-12, cached per schema,
+   and turn Connexion's 500 on undecodable bodies into a 400 that names the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from connexion.spec import OpenAPISpecification
+from connexion.validators import (
+    VALIDATOR_MAP,
+    JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
+)
+from connexion.datastructures import MediaTypeDict
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
+from starlette.types import Scope
+
+from domain.errors import InvalidRequest
+
+_connexion_validate_spec = OpenAPISpecification._validate_spec.__func__  # type: ignore[attr-defined]
+
+
+def _validate_unless_31(cls: type, spec: dict[str, Any]) -> None:
+    if str(spec.get("openapi", "")).startswith("3.1"):
+        return
+    _connexion_validate_spec(cls, spec)
+
+
+def allow_openapi_31() -> None:
+    """Let Connexion load 3.1 documents (idempotent)."""
+    OpenAPISpecification._validate_spec = classmethod(_validate_unless_31)  # type: ignore[method-assign,assignment]
+
+
+# Connexion hands every request the same resolved schema object of its operation, so the
+# object's identity is a cheap cache key; the schema is kept alive beside its validator.
+_validators: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
+def validator(schema: dict[str, Any]) -> Draft202012Validator:
+    cached = _validators.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        built = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        cached = _validators[id(schema)] = (schema, built)
+    return cached[1]
+
+
+def param_of(error: ValidationError) -> str | None:
+    """OpenAI-style `param` for a schema error: `messages[0].role`."""
+    path = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [p for p in error.validator_value if p not in error.instance]
+        path += missing[:1]
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or None
+
+
+def message_of(error: ValidationError, param: str | None) -> str:
+    if error.validator == "required" and param:
+        return f"Missing required parameter: '{param}'."
+    where = f" at '{param}'" if param else ""
+    return f"Invalid value{where}: {error.message}"
+
+
+class JSON2020RequestBodyValidator(JSONRequestBodyValidator):
+    """JSON request bodies checked with Draft 2020-12; errors become OpenAI 400s with `param`."""
+
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        raw = b"".join([chunk async for chunk in stream])
+        try:
+            text = raw.decode(self._encoding or "utf-8")
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InvalidRequest("The request body is not valid UTF-8.", code="invalid_json") from exc
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequest(
+                f"We could not parse the JSON body of your request: {exc.msg} at position {exc.pos}.",
+                code="invalid_json",
+            ) from exc
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        if body is None and not self._nullable:
+            raise InvalidRequest("The request body must be a JSON object.", code="invalid_json")
+        error = best_match(validator(self._schema).iter_errors(body))
+        if error is not None:
+            param = param_of(error)
+            raise InvalidRequest(message_of(error, param), param=param, code="invalid_value")
+        return body
+
+
+class JSON2020ResponseBodyValidator(JSONResponseBodyValidator):
+    @property
+    def validator(self) -> Draft202012Validator:  # type: ignore[override]
+        return validator(self._schema)
+
+
+VALIDATOR_MAP_2020 = {
+    **VALIDATOR_MAP,
+    "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": JSON2020RequestBodyValidator}),
+    "response": MediaTypeDict(
+        {**VALIDATOR_MAP["response"], "*/*json": JSON2020ResponseBodyValidator}
+    ),
+}

@@ -1,0 +1,24 @@
+"""Chat tag: `POST /chat/completions`, streamed (SSE) or not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from gateway.chat import begin_chat, metering_headers, open_stream
+from gateway.services import Services
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+async def create_chat_completion(
+    services: Services, body: dict[str, Any], token_info: dict[str, Any]
+) -> Response:
+    run = await begin_chat(services, token_info["caller"], body)
+    if body.get("stream"):
+        frames = await open_stream(run)
+        headers = {**SSE_HEADERS, **metering_headers(None, run.remaining)}
+        return StreamingResponse(frames, media_type="text/event-stream; charset=utf-8", headers=headers)
+    completion, headers = await run.complete()
+    return JSONResponse(completion, headers=headers)

@@ -1,0 +1,22 @@
+"""What every provider offers the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
+
+from domain.catalog import ModelEntry
+
+Chunk = dict[str, Any]
+
+
+class ChatProvider(Protocol):
+    name: str
+
+    def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
+        """Yield `chat.completion.chunk`-shaped dicts for an OpenAI chat request body.
+
+        A chunk carrying `usage` reports the request's token usage (the gateway always wants
+        it, whatever the client asked). Failures raise `domain.errors.GatewayError`s.
+        """
+        ...

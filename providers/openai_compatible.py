@@ -1,0 +1,67 @@
+"""OpenAI and every OpenAI-compatible upstream (OpenRouter, Ollama, vLLM, llama.cpp server):
+a row of data naming a base URL and the variable that holds the key.
+
+Translation is nearly the identity: the upstream model id replaces our slug, and usage is
+always requested (`stream_options.include_usage`) so that every stream can be metered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from domain.catalog import ModelEntry
+from domain.errors import UpstreamError
+from providers import upstream
+from providers.base import Chunk
+
+
+def to_upstream(body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+    request = dict(body)
+    request["model"] = model.upstream_id
+    request["stream"] = True
+    request["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    return request
+
+
+def error_in_stream(payload: Mapping[str, Any]) -> UpstreamError | None:
+    """An upstream that fails mid-stream sends `data: {"error": {...}}`."""
+    error = payload.get("error")
+    if not error:
+        return None
+    message, _, _ = upstream.openai_error_fields(payload)
+    return UpstreamError(f"The upstream provider failed mid-stream: {message or error}")
+
+
+@dataclass(frozen=True)
+class OpenAICompatible:
+    name: str
+    base_url: str
+    api_key: str | None
+    client: httpx.AsyncClient
+    extra_headers: Mapping[str, str]
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream", **self.extra_headers}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+    async def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
+        url = f"{self.base_url}/chat/completions"
+        events = upstream.stream_events(self.client, url, to_upstream(body, model), self._headers())
+        async for event in events:
+            if event.data.strip() == "[DONE]":
+                return
+            try:
+                payload = json.loads(event.data)
+            except ValueError as exc:
+                raise UpstreamError("The upstream provider sent a malformed stream.") from exc
+            failure = error_in_stream(payload)
+            if failure is not None:
+                raise failure
+            yield payload

@@ -1,0 +1,116 @@
+"""The one HTTP boundary to upstream providers: requests, SSE streams, and the mapping of
+foreign failures (httpx exceptions, upstream statuses) onto our error tree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import httpx
+
+from domain.errors import (
+    GatewayError,
+    InvalidRequest,
+    PayloadTooLarge,
+    RateLimited,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from domain.keys import redact
+from providers import sse
+
+ErrorReader = Callable[[Any], tuple[str | None, str | None, str | None]]
+
+
+def openai_error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
+    """(message, param, code) from OpenAI's `{"error": {...}}` envelope."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return error.get("message"), error.get("param"), error.get("code")
+    if isinstance(error, str):
+        return error, None, None
+    return None, None, None
+
+
+def _retry_after_ms(headers: Mapping[str, str]) -> str | None:
+    if "retry-after-ms" in headers:
+        return headers["retry-after-ms"]
+    try:
+        return str(int(float(headers["retry-after"]) * 1000))
+    except (KeyError, ValueError):
+        return None
+
+
+def status_error(
+    status: int, headers: Mapping[str, str], body: bytes, read: ErrorReader = openai_error_fields
+) -> GatewayError:
+    """What a client should see when the upstream answered `status`."""
+    try:
+        message, param, code = read(json.loads(body))
+    except (ValueError, AttributeError):
+        message, param, code = None, None, None
+    message = redact(message or f"The upstream provider answered HTTP {status}.")
+    if status in (400, 422):
+        return InvalidRequest(message, param=param, code=code)
+    if status == 413:
+        return PayloadTooLarge(message)
+    if status == 429 and code != "insufficient_quota":
+        retry = _retry_after_ms(headers)
+        return RateLimited(message, headers={"retry-after-ms": retry} if retry else {})
+    if status in (408, 504):
+        return UpstreamTimeout(f"The upstream provider timed out: {message}")
+    if status in (401, 403, 404):
+        # Our credentials or configuration, not the caller's: never blame their key.
+        return UpstreamError(f"The upstream provider refused the gateway's request: {message}")
+    if status in (429, 503, 529):
+        return UpstreamUnavailable(f"The upstream provider is overloaded or unavailable: {message}")
+    return UpstreamError(f"The upstream provider failed: {message}")
+
+
+def transport_error(exc: httpx.HTTPError) -> GatewayError:
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamTimeout("The upstream provider did not answer in time.")
+    if isinstance(exc, (httpx.ConnectError, httpx.PoolTimeout)):
+        return UpstreamUnavailable("The upstream provider could not be reached.")
+    return UpstreamError("The connection to the upstream provider failed.")
+
+
+async def post_json(
+    client: httpx.AsyncClient,
+    url: str,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    read_error: ErrorReader = openai_error_fields,
+) -> Any:
+    try:
+        response = await client.post(url, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise transport_error(exc) from exc
+    if response.status_code >= 400:
+        raise status_error(response.status_code, response.headers, response.content, read_error)
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise UpstreamError("The upstream provider sent a malformed response.") from exc
+
+
+async def stream_events(
+    client: httpx.AsyncClient,
+    url: str,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    read_error: ErrorReader = openai_error_fields,
+) -> AsyncIterator[sse.Event]:
+    """POST and yield the upstream's SSE events. Leaving the loop early closes the upstream
+    connection, which is how a client's disconnect cancels the upstream call."""
+    try:
+        async with client.stream("POST", url, json=body, headers=headers) as response:
+            if response.status_code >= 400:
+                content = await response.aread()
+                raise status_error(response.status_code, response.headers, content, read_error)
+            async for event in sse.events(response.aiter_bytes()):
+                yield event
+    except httpx.HTTPError as exc:
+        raise transport_error(exc) from exc

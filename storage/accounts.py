@@ -1,0 +1,213 @@
+"""Plans, workspaces, users, memberships and developer keys."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.tables import api_keys, memberships, plans, users, workspaces
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOwner:
+    key_id: str
+    user_id: str
+    secret_hash: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    current_workspace_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceAccess:
+    workspace_id: str
+    plan: str
+    daily_message_limit: int | None
+
+
+async def create_plan(conn: AsyncConnection, name: str, daily_message_limit: int | None) -> None:
+    await conn.execute(
+        plans.insert().values(name=name, daily_message_limit=daily_message_limit, created_at=now())
+    )
+
+
+async def set_plan_limit(conn: AsyncConnection, name: str, daily_message_limit: int | None) -> bool:
+    result = await conn.execute(
+        update(plans).where(plans.c.name == name).values(daily_message_limit=daily_message_limit)
+    )
+    return result.rowcount == 1
+
+
+async def list_plans(conn: AsyncConnection) -> list[dict[str, Any]]:
+    rows = await conn.execute(select(plans).order_by(plans.c.name))
+    return [dict(row._mapping) for row in rows]
+
+
+async def create_workspace(conn: AsyncConnection, name: str, plan: str) -> str:
+    workspace_id = new_id("ws")
+    await conn.execute(
+        workspaces.insert().values(id=workspace_id, name=name, plan=plan, created_at=now())
+    )
+    return workspace_id
+
+
+async def list_workspaces(conn: AsyncConnection) -> list[dict[str, Any]]:
+    members = (
+        select(func.count())
+        .where(memberships.c.workspace_id == workspaces.c.id)
+        .scalar_subquery()
+        .label("members")
+    )
+    rows = await conn.execute(select(workspaces, members).order_by(workspaces.c.created_at))
+    return [dict(row._mapping) for row in rows]
+
+
+async def create_user(conn: AsyncConnection, email: str, name: str | None = None) -> str:
+    user_id = new_id("user")
+    await conn.execute(users.insert().values(id=user_id, email=email, name=name, created_at=now()))
+    return user_id
+
+
+async def find_user(conn: AsyncConnection, id_or_email: str) -> dict[str, Any] | None:
+    row = await conn.execute(
+        select(users).where((users.c.id == id_or_email) | (users.c.email == id_or_email))
+    )
+    found = row.first()
+    return dict(found._mapping) if found else None
+
+
+async def list_users(conn: AsyncConnection) -> list[dict[str, Any]]:
+    rows = await conn.execute(select(users).order_by(users.c.created_at))
+    return [dict(row._mapping) for row in rows]
+
+
+async def add_member(
+    conn: AsyncConnection, user_id: str, workspace_id: str, role: str = "member"
+) -> None:
+    """Add the user to the workspace; it becomes their current one if they had none."""
+    await conn.execute(
+        memberships.insert().values(
+            user_id=user_id, workspace_id=workspace_id, role=role, created_at=now()
+        )
+    )
+    await conn.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.current_workspace_id.is_(None))
+        .values(current_workspace_id=workspace_id)
+    )
+
+
+async def set_current_workspace(conn: AsyncConnection, user_id: str, workspace_id: str) -> bool:
+    if await workspace_access(conn, user_id, workspace_id) is None:
+        return False
+    await conn.execute(
+        update(users).where(users.c.id == user_id).values(current_workspace_id=workspace_id)
+    )
+    return True
+
+
+async def create_key(
+    conn: AsyncConnection,
+    *,
+    key_id: str,
+    user_id: str,
+    secret_hash: str,
+    name: str | None,
+    expires_at: datetime | None,
+) -> None:
+    await conn.execute(
+        api_keys.insert().values(
+            id=key_id,
+            user_id=user_id,
+            name=name,
+            secret_hash=secret_hash,
+            created_at=now(),
+            expires_at=expires_at,
+        )
+    )
+
+
+async def list_keys(conn: AsyncConnection, user_id: str | None = None) -> list[dict[str, Any]]:
+    query = select(
+        api_keys.c.id,
+        api_keys.c.user_id,
+        users.c.email,
+        api_keys.c.name,
+        api_keys.c.created_at,
+        api_keys.c.last_used_at,
+        api_keys.c.expires_at,
+        api_keys.c.revoked_at,
+    ).join(users, users.c.id == api_keys.c.user_id)
+    if user_id:
+        query = query.where(api_keys.c.user_id == user_id)
+    rows = await conn.execute(query.order_by(api_keys.c.created_at))
+    return [dict(row._mapping) for row in rows]
+
+
+async def count_keys(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).select_from(api_keys))).scalar_one())
+
+
+async def revoke_key(conn: AsyncConnection, key_id: str) -> bool:
+    result = await conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    return result.rowcount == 1
+
+
+async def key_owner(conn: AsyncConnection, key_id: str) -> KeyOwner | None:
+    row = await conn.execute(
+        select(
+            api_keys.c.id,
+            api_keys.c.user_id,
+            api_keys.c.secret_hash,
+            api_keys.c.expires_at,
+            api_keys.c.revoked_at,
+            api_keys.c.last_used_at,
+            users.c.current_workspace_id,
+        )
+        .join(users, users.c.id == api_keys.c.user_id)
+        .where(api_keys.c.id == key_id)
+    )
+    found = row.first()
+    return KeyOwner(*found) if found else None
+
+
+async def touch_key(conn: AsyncConnection, key_id: str, when: datetime) -> None:
+    await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=when))
+
+
+async def workspace_access(
+    conn: AsyncConnection, user_id: str, workspace_id: str
+) -> WorkspaceAccess | None:
+    """The workspace and its plan when the user is a member of it, else None."""
+    row = await conn.execute(
+        select(workspaces.c.id, workspaces.c.plan, plans.c.daily_message_limit)
+        .join(
+            memberships,
+            and_(
+                memberships.c.workspace_id == workspaces.c.id,
+                memberships.c.user_id == user_id,
+            ),
+        )
+        .join(plans, plans.c.name == workspaces.c.plan)
+        .where(workspaces.c.id == workspace_id)
+    )
+    found = row.first()
+    return WorkspaceAccess(*found) if found else None

@@ -1,0 +1,102 @@
+"""The schema, in SQLAlchemy Core. Alembic migrations (storage/migrations) create it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("daily_message_limit", Integer, nullable=True),  # NULL: unlimited
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("plan", String(64), ForeignKey("plans.name"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=True),
+    Column("current_workspace_id", String(40), ForeignKey("workspaces.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id"), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), primary_key=True),
+    Column("role", String(20), nullable=False, default="member"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the public key id inside the key
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+daily_usage = Table(
+    "daily_usage",
+    metadata,
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("used", Integer, nullable=False, default=0),
+    Column("reserved", Integer, nullable=False, default=0),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False),
+    Column("user_id", String(40), nullable=False),
+    Column("workspace_id", String(40), nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("endpoint", String(64), nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("cached_tokens", Integer, nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("usage_estimated", Boolean, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("http_status", Integer, nullable=False),
+    Column("duration_ms", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("request_id", name="uq_ledger_request_id"),
+    Index("ix_ledger_workspace_created", "workspace_id", "created_at"),
+)
