@@ -68,11 +68,28 @@ def param_of(error: ValidationError) -> str | None:
     return name or None
 
 
+def _branch(error: ValidationError) -> ValidationError:
+    """For a failed `oneOf`/`anyOf`, the error inside the branch the value meant to take: the
+    one whose `const` discriminator (a message's `role`, a part's `type`) matched."""
+    while error.validator in ("oneOf", "anyOf") and error.context:
+        branches: dict[int, list[ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        meant = [errs for errs in branches.values() if not any(e.validator == "const" for e in errs)]
+        if len(meant) != 1:
+            break
+        error = best_match(meant[0]) or error
+    return error
+
+
 def message_of(error: ValidationError, param: str | None) -> str:
     if error.validator == "required" and param:
         return f"Missing required parameter: '{param}'."
     where = f" at '{param}'" if param else ""
-    return f"Invalid value{where}: {error.message}"
+    if error.validator in ("oneOf", "anyOf"):
+        return f"Invalid value{where}: it matches none of the accepted shapes."
+    reason = error.message if len(error.message) <= 300 else error.message[:300] + "..."
+    return f"Invalid value{where}: {reason}"
 
 
 class JSON2020RequestBodyValidator(JSONRequestBodyValidator):
@@ -99,6 +116,7 @@ class JSON2020RequestBodyValidator(JSONRequestBodyValidator):
             raise InvalidRequest("The request body must be a JSON object.", code="invalid_json")
         error = best_match(validator(self._schema).iter_errors(body))
         if error is not None:
+            error = _branch(error)
             param = param_of(error)
             raise InvalidRequest(message_of(error, param), param=param, code="invalid_value")
         return body
