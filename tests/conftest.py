@@ -1,0 +1,169 @@
+"""Fixtures: a real gateway on a loopback port, its database, and fake upstreams.
+
+`gateway` gives a running gateway (echo model and the fake OpenAI upstream configured) with a
+user, a workspace on an unlimited plan and a developer key. `start_gateway(...)` starts one with
+other options (a daily limit, extra environment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import openai
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain import keys
+from gateway.app import create_app
+from gateway.settings import Settings
+from storage import accounts, usage
+from storage.engine import create_engine
+from storage.migrate import upgrade
+from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.fakes.server import serve_asgi
+
+T = TypeVar("T")
+UPSTREAM_KEY = "sk-upstream-test-key"
+SERVER_SECRET = "test-server-secret-0123456789abcdef"
+
+
+def run_db(database_url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run storage functions against the gateway's database from a test."""
+
+    async def go() -> T:
+        engine = create_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                return await work(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+@dataclass
+class Gateway:
+    base_url: str  # .../api/openai/v1
+    key: str
+    settings: Settings
+    user_id: str
+    workspace_id: str
+    extra_keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def root(self) -> str:
+        return self.base_url.removesuffix("/api/openai/v1")
+
+    def client(self, key: str | None = None, **options: Any) -> openai.OpenAI:
+        options.setdefault("max_retries", 0)
+        return openai.OpenAI(base_url=self.base_url, api_key=key or self.key, **options)
+
+    def async_client(self, key: str | None = None, **options: Any) -> openai.AsyncOpenAI:
+        options.setdefault("max_retries", 0)
+        return openai.AsyncOpenAI(base_url=self.base_url, api_key=key or self.key, **options)
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url, headers={"Authorization": f"Bearer {self.key}"}, timeout=30
+        )
+
+    def db(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        return run_db(self.settings.database_url, work)
+
+    def ledger(self) -> list[dict[str, Any]]:
+        return self.db(usage.ledger_rows)
+
+    def new_key(self, user_id: str | None = None, **options: Any) -> str:
+        new = keys.generate(self.settings.server_secret)
+
+        async def create(conn: AsyncConnection) -> None:
+            await accounts.create_key(
+                conn,
+                key_id=new.key_id,
+                user_id=user_id or self.user_id,
+                secret_hash=new.secret_hash,
+                name=options.get("name"),
+                expires_at=options.get("expires_at"),
+            )
+
+        self.db(create)
+        return new.plaintext
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test (migrating each time is slow)."""
+    path = tmp_path_factory.mktemp("template") / "gateway.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fake_openai_server() -> Iterator[FakeOpenAIUpstream]:
+    fake = FakeOpenAIUpstream(api_key=UPSTREAM_KEY)
+    with fake.serve():
+        yield fake
+
+
+@pytest.fixture
+def fake_openai(fake_openai_server: FakeOpenAIUpstream) -> FakeOpenAIUpstream:
+    fake_openai_server.reset()
+    return fake_openai_server
+
+
+def seed(database_url: str, server_secret: bytes, daily_limit: int | None) -> tuple[str, str, str]:
+    """A plan, a workspace on it, a user in it with a key: (user id, workspace id, key)."""
+    new = keys.generate(server_secret)
+
+    async def work(conn: AsyncConnection) -> tuple[str, str, str]:
+        await accounts.create_plan(conn, "team", daily_limit)
+        workspace_id = await accounts.create_workspace(conn, "Test", "team")
+        user_id = await accounts.create_user(conn, "dev@example.com", "Dev")
+        await accounts.add_member(conn, user_id, workspace_id, "owner")
+        await accounts.create_key(
+            conn, key_id=new.key_id, user_id=user_id, secret_hash=new.secret_hash,
+            name="test", expires_at=None,
+        )
+        return user_id, workspace_id, new.plaintext
+
+    return run_db(database_url, work)
+
+
+@pytest.fixture
+def start_gateway(
+    tmp_path: Path, migrated_template: Path, fake_openai: FakeOpenAIUpstream
+) -> Iterator[Callable[..., Gateway]]:
+    with ExitStack() as stack:
+
+        def start(daily_limit: int | None = None, env: dict[str, str] | None = None) -> Gateway:
+            data_dir = tmp_path / f"data{len(stack._exit_callbacks)}"
+            data_dir.mkdir()
+            shutil.copy(migrated_template, data_dir / "gateway.db")
+            environ = {
+                "WMGW_DATA_DIR": str(data_dir),
+                "WMGW_SERVER_SECRET": SERVER_SECRET,
+                "WMGW_VALIDATE_RESPONSES": "1",
+                "WMGW_OPENAI_API_KEY": UPSTREAM_KEY,
+                "WMGW_OPENAI_BASE_URL": f"{fake_openai.base_url}/v1",
+                **(env or {}),
+            }
+            settings = Settings.from_env(environ)
+            user_id, workspace_id, key = seed(
+                settings.database_url, settings.server_secret, daily_limit
+            )
+            url = stack.enter_context(serve_asgi(create_app(settings)))
+            return Gateway(f"{url}/api/openai/v1", key, settings, user_id, workspace_id)
+
+        yield start
+
+
+@pytest.fixture
+def gateway(start_gateway: Callable[..., Gateway]) -> Gateway:
+    return start_gateway()
