@@ -1,0 +1,69 @@
+"""The plan's daily message limit: checked before the upstream call, atomically."""
+
+from __future__ import annotations
+
+import asyncio
+
+import openai
+import pytest
+
+from storage import usage
+from tests.conftest import Gateway
+from tests.fakes.openai_upstream import FakeOpenAIUpstream
+
+HELLO = [{"role": "user", "content": "hi"}]
+
+
+def test_remaining_messages_header_counts_down(start_gateway) -> None:  # type: ignore[no-untyped-def]
+    gateway: Gateway = start_gateway(daily_limit=3)
+    client = gateway.client()
+    seen = []
+    for _ in range(3):
+        raw = client.chat.completions.with_raw_response.create(model="writingmate/echo", messages=HELLO)
+        seen.append(raw.headers["x-writingmate-messages-remaining"])
+    assert seen == ["2", "1", "0"]
+
+
+def test_exhausted_limit_is_429_insufficient_quota_without_calling_upstream(
+    start_gateway, fake_openai: FakeOpenAIUpstream  # type: ignore[no-untyped-def]
+) -> None:
+    gateway: Gateway = start_gateway(daily_limit=1)
+    client = gateway.client()
+    client.chat.completions.create(model="writingmate/echo", messages=HELLO)
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.chat.completions.create(model="openai/gpt-5-mini", messages=HELLO)
+    assert caught.value.code == "insufficient_quota"
+    assert caught.value.type == "insufficient_quota"
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    assert fake_openai.requests == []
+
+
+def test_a_big_request_counts_several_messages(start_gateway, fake_openai) -> None:  # type: ignore[no-untyped-def]
+    gateway: Gateway = start_gateway(daily_limit=10)
+    fake_openai.reply("long", prompt_tokens=40_000, completion_tokens=100)
+    raw = gateway.client().chat.completions.with_raw_response.create(
+        model="openai/gpt-5-mini", messages=HELLO
+    )
+    assert raw.headers["x-writingmate-messages-counted"] == "3"
+    assert raw.headers["x-writingmate-messages-remaining"] == "7"
+
+
+def test_concurrent_requests_never_pass_the_limit(start_gateway) -> None:  # type: ignore[no-untyped-def]
+    gateway: Gateway = start_gateway(daily_limit=10)
+
+    async def burst() -> list[object]:
+        client = gateway.async_client()
+        calls = [
+            client.chat.completions.create(model="writingmate/echo", messages=HELLO)
+            for _ in range(40)
+        ]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        await client.close()
+        return results
+
+    results = asyncio.run(burst())
+    admitted = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, openai.RateLimitError)]
+    assert len(admitted) == 10 and len(refused) == 30
+    report = gateway.db(lambda conn: usage.daily_report(conn, gateway.workspace_id))
+    assert report[0]["messages"] == 10
