@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 PREFIX = "wm_v2"
 _PART = r"[A-Za-z0-9_-]"
-_KEY_RE = re.compile(rf"^{PREFIX}\.({_PART}{{16}})\.({_PART}{{43}})\.({_PART}{{43}})$")
+_KEY_RE = re.compile(rf"{PREFIX}\.({_PART}{{16}})\.({_PART}{{43}})\.({_PART}{{43}})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def generate(server_secret: bytes) -> NewKey:
 
 def parse(server_secret: bytes, token: str) -> ParsedKey | None:
     """The key's id and secret when its format and signature are right, else None."""
-    match = _KEY_RE.match(token)
+    match = _KEY_RE.fullmatch(token)
     if match is None:
         return None
     key_id, secret, signature = match.groups()

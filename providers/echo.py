@@ -25,7 +25,7 @@ from providers.base import Chunk
 from providers.chunks import usage_payload
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
-WORD = re.compile(r"\S+\s*")
+WORD = re.compile(r"\s*\S+\s*|\s+")
 
 
 def text_of(content: Any) -> str:

@@ -6,12 +6,15 @@ are joined by LF; a blank line dispatches; lines starting with `:` are comments 
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 DONE = b"data: [DONE]\n\n"
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +28,20 @@ class SSEDecoder:
     """Feed bytes as they arrive; get complete events back."""
 
     def __init__(self) -> None:
+        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buffer = ""
         self._data: list[str] = []
         self._event: str | None = None
         self._id: str | None = None
 
     def feed(self, chunk: bytes | str) -> Iterator[Event]:
-        text = chunk.decode("utf-8", errors="replace") if isinstance(chunk, bytes) else chunk
-        self._buffer += text.replace("\r\n", "\n").replace("\r", "\n")
-        *lines, self._buffer = self._buffer.split("\n")
+        # Incremental decoding keeps a character split between two chunks intact, and a
+        # trailing CR waits for the next chunk in case it is the first half of a CRLF.
+        text = self._text.decode(chunk) if isinstance(chunk, bytes) else chunk
+        self._buffer += text
+        complete, held = (self._buffer[:-1], "\r") if self._buffer.endswith("\r") else (self._buffer, "")
+        *lines, rest = _LINE_END.split(complete)
+        self._buffer = rest + held
         for line in lines:
             event = self._line(line)
             if event is not None:
@@ -41,17 +49,21 @@ class SSEDecoder:
 
     def flush(self) -> Iterator[Event]:
         """End of stream: an event without its final blank line still counts."""
-        if self._buffer:
-            event = self._line(self._buffer)
-            self._buffer = ""
+        self._buffer += self._text.decode(b"", final=True)
+        for line in _LINE_END.split(self._buffer):
+            event = self._line(line) if line else None
             if event is not None:
                 yield event
+        self._buffer = ""
         if self._data:
             yield self._dispatch()
 
     def _line(self, line: str) -> Event | None:
         if not line:
-            return self._dispatch() if self._data or self._event else None
+            if self._data:
+                return self._dispatch()
+            self._event = None  # an event with no data is not dispatched (WHATWG)
+            return None
         if line.startswith(":"):
             return None
         field, _, value = line.partition(":")

@@ -24,11 +24,18 @@ from providers import sse
 ErrorReader = Callable[[Any], tuple[str | None, str | None, str | None]]
 
 
+def _text(value: Any) -> str | None:
+    """Upstreams send numbers and lists where strings belong; clients need strings."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
 def openai_error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
     """(message, param, code) from OpenAI's `{"error": {...}}` envelope."""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        return error.get("message"), error.get("param"), error.get("code")
+        return _text(error.get("message")), _text(error.get("param")), _text(error.get("code"))
     if isinstance(error, str):
         return error, None, None
     return None, None, None

@@ -26,13 +26,7 @@ from openai.types.chat import (
     ChatCompletionMessageParam,
 )
 
-try:
-    from tests.fakes.openai_upstream import FakeOpenAIUpstream, insufficient_quota_error
-except ModuleNotFoundError:  # rootdir not on sys.path: pytest put tests/ there instead
-    from fakes.openai_upstream import (  # type: ignore[no-redef]
-        FakeOpenAIUpstream,
-        insufficient_quota_error,
-    )
+from tests.fakes.openai_upstream import FakeOpenAIUpstream, insufficient_quota_error
 
 API_KEY = "sk-test-upstream-0123456789abcdef"
 MODEL = "gpt-4o-mini"

@@ -105,7 +105,10 @@ def test_chat_operation_uses_the_chat_schemas():
     ok = operation["responses"]["200"]["content"]
     assert body["$ref"].endswith("/CreateChatCompletionRequest")
     assert ok["application/json"]["schema"]["$ref"].endswith("/CreateChatCompletionResponse")
-    assert ok["text/event-stream"]["schema"]["$ref"].endswith("/CreateChatCompletionStreamResponse")
+    assert ok["text/event-stream"]["schema"]["$ref"].endswith("/ChatCompletionStreamEvent")
+    event = DOC["components"]["schemas"]["ChatCompletionStreamEvent"]
+    payload = event["properties"]["data"]["anyOf"][1]["contentSchema"]["anyOf"]
+    assert payload[0]["$ref"].endswith("/CreateChatCompletionStreamResponse")
 
 
 # --------------------------------------------------------------------------- requests

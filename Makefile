@@ -1,0 +1,43 @@
+# Two commands for a fresh machine: `make run` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+.PHONY: run serve test check bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the gateway on the embedded SQLite default (first run prints a developer key once).
+run: $(STAMP)
+	$(BIN)/wmgw bootstrap
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn --factory gateway.app:create_app_from_env \
+		--host $(HOST) --port $(PORT) --no-access-log --timeout-graceful-shutdown 30
+
+## Production-style: gunicorn with uvicorn workers (WORKERS=n).
+serve: $(STAMP)
+	$(BIN)/wmgw migrate
+	$(BIN)/gunicorn 'gateway.app:create_app_from_env()' -k uvicorn_worker.UvicornWorker \
+		--bind $(HOST):$(PORT) --workers $${WORKERS:-2} --graceful-timeout 30
+
+## The whole test suite (unit, end-to-end with the official SDK, Schemathesis).
+test: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider
+
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy domain providers storage gateway handlers
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var
