@@ -1,0 +1,76 @@
+"""`wmgw`, the management CLI, as an operator uses it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.fakes.server import serve_asgi
+
+WMGW = Path(sys.executable).parent / "wmgw"
+
+
+@pytest.fixture
+def wmgw(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {**os.environ, "WMGW_DATA_DIR": str(tmp_path), "WMGW_SERVER_SECRET": "cli-secret"}
+    env.pop("DATABASE_URL", None)
+
+    def run(*args: str, ok: bool = True) -> str:
+        done = subprocess.run([str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60)
+        assert (done.returncode == 0) == ok, done.stderr
+        return done.stdout.strip()
+
+    run.env = env  # type: ignore[attr-defined]
+    return run
+
+
+def test_operator_sets_up_a_team_and_the_key_works(wmgw) -> None:  # type: ignore[no-untyped-def]
+    wmgw("plan", "create", "pro", "--daily-messages", "5")
+    workspace = wmgw("workspace", "create", "Acme", "--plan", "pro")
+    user = wmgw("user", "create", "ana@acme.test", "--workspace", workspace)
+    key = wmgw("key", "create", "ana@acme.test", "--name", "laptop")
+    assert key.startswith("wm_v2.") and "\n" not in key
+    assert user.startswith("user_") and workspace.startswith("ws_")
+
+    settings = Settings.from_env(wmgw.env)
+    with serve_asgi(create_app(settings)) as url:
+        response = httpx.post(
+            f"{url}/api/openai/v1/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": "writingmate/echo", "messages": [{"role": "user", "content": "hi"}]},
+        )
+    assert response.status_code == 200
+    assert response.headers["x-writingmate-messages-remaining"] == "4"
+
+    listing = wmgw("key", "list")
+    assert "laptop" in listing and key not in listing
+    usage = wmgw("usage", "--workspace", workspace)
+    assert workspace in usage and " 1 " in f" {usage} "
+
+    key_id = key.split(".")[1]
+    assert "revoked" in wmgw("key", "revoke", key_id)
+    assert wmgw("key", "revoke", key_id, ok=False) == ""
+
+
+def test_bootstrap_prints_a_key_once(wmgw) -> None:  # type: ignore[no-untyped-def]
+    first = wmgw("bootstrap")
+    assert "wm_v2." in first and "curl" in first and "OpenAI(base_url=" in first
+    assert wmgw("bootstrap") == ""
+
+
+def test_membership_and_current_workspace(wmgw) -> None:  # type: ignore[no-untyped-def]
+    wmgw("plan", "create", "team")
+    first = wmgw("workspace", "create", "One", "--plan", "team")
+    second = wmgw("workspace", "create", "Two", "--plan", "team")
+    wmgw("user", "create", "bo@x.test", "--workspace", first)
+    wmgw("user", "use", "bo@x.test", second, ok=False)
+    wmgw("member", "add", "bo@x.test", second)
+    wmgw("user", "use", "bo@x.test", second)
+    assert second in wmgw("user", "list")
