@@ -26,7 +26,12 @@ class ModelEntry:
         return ALL_PLANS in self.plans or plan in self.plans
 
     def as_openai(self) -> dict[str, Any]:
-        return {"id": self.slug, "object": "model", "created": self.created, "owned_by": self.owned_by}
+        return {
+            "id": self.slug,
+            "object": "model",
+            "created": self.created,
+            "owned_by": self.owned_by,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """How many messages a request costs (the published counting rule).
 
-    cached_discount = floor(cached_prompt_tokens * 0.5)
-    effective_input = max(0, prompt_tokens - cached_discount)
-    counted         = max(1, ceil((effective_input + completion_tokens) / 16000))
+cached_discount = floor(cached_prompt_tokens * 0.5)
+effective_input = max(0, prompt_tokens - cached_discount)
+counted         = max(1, ceil((effective_input + completion_tokens) / 16000))
 """
 
 from __future__ import annotations

@@ -27,7 +27,10 @@ class DailyAllowance:
 
 
 def admits(allowance: DailyAllowance, reservation: int = MINIMUM_RESERVATION) -> bool:
-    return allowance.limit is None or allowance.used + allowance.reserved + reservation <= allowance.limit
+    return (
+        allowance.limit is None
+        or allowance.used + allowance.reserved + reservation <= allowance.limit
+    )
 
 
 def quota_day(now: datetime | None = None) -> date:

@@ -20,5 +20,7 @@ def estimate_prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     for message in messages:
         content = message.get("content")
         text = content if isinstance(content, str) else json.dumps(content or "")
-        total += 4 + estimate_tokens(text) + estimate_tokens(json.dumps(message.get("tool_calls") or ""))
+        total += (
+            4 + estimate_tokens(text) + estimate_tokens(json.dumps(message.get("tool_calls") or ""))
+        )
     return total

@@ -26,7 +26,8 @@ Try it:
       -d '{{"model": "writingmate/echo", "messages": [{{"role": "user", "content": "Hello!"}}]}}'
 
     python -c "from openai import OpenAI; c = OpenAI(base_url='{base_url}', api_key='{key}'); \\
-print(c.chat.completions.create(model='writingmate/echo', messages=[{{'role': 'user', 'content': 'Hello!'}}]).choices[0].message.content)"
+print(c.chat.completions.create(model='writingmate/echo', \\
+messages=[{{'role': 'user', 'content': 'Hello!'}}]).choices[0].message.content)"
 """
 
 
@@ -45,8 +46,12 @@ async def bootstrap(settings: Settings) -> int:
             await accounts.add_member(conn, user_id, workspace_id, "owner")
             new = keys.generate(settings.server_secret)
             await accounts.create_key(
-                conn, key_id=new.key_id, user_id=user_id, secret_hash=new.secret_hash,
-                name="bootstrap", expires_at=None,
+                conn,
+                key_id=new.key_id,
+                user_id=user_id,
+                secret_hash=new.secret_hash,
+                name="bootstrap",
+                expires_at=None,
             )
     finally:
         await engine.dispose()

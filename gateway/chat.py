@@ -176,7 +176,9 @@ async def open_stream(run: ChatRun) -> AsyncIterator[bytes]:
     return relay(run, first, chunks)
 
 
-async def relay(run: ChatRun, first: Chunk | None, chunks: AsyncIterator[Chunk]) -> AsyncIterator[bytes]:
+async def relay(
+    run: ChatRun, first: Chunk | None, chunks: AsyncIterator[Chunk]
+) -> AsyncIterator[bytes]:
     include_usage = bool((run.body.get("stream_options") or {}).get("include_usage"))
     status, http_status = "client_disconnected", 499
     try:

@@ -1,20 +1,20 @@
 """`wmgw`: the management CLI, working on the same database as the server.
 
-    wmgw migrate                                   create or upgrade the database
-    wmgw bootstrap                                 first run: a local user with a key, printed once
-    wmgw plan create NAME [--daily-messages N]     (omit N for unlimited)
-    wmgw plan set-limit NAME [--daily-messages N]
-    wmgw plan list
-    wmgw workspace create NAME --plan PLAN
-    wmgw workspace list
-    wmgw user create EMAIL [--name NAME] [--workspace ID]
-    wmgw user list
-    wmgw user use USER WORKSPACE                   set the user's current workspace
-    wmgw member add USER WORKSPACE [--role ROLE]
-    wmgw key create USER [--name NAME] [--expires-in-days N]   prints the key alone, once
-    wmgw key list [--user USER]
-    wmgw key revoke KEY_ID
-    wmgw usage [--workspace ID] [--days N]         requests, tokens and messages per day
+wmgw migrate                                   create or upgrade the database
+wmgw bootstrap                                 first run: a local user with a key, printed once
+wmgw plan create NAME [--daily-messages N]     (omit N for unlimited)
+wmgw plan set-limit NAME [--daily-messages N]
+wmgw plan list
+wmgw workspace create NAME --plan PLAN
+wmgw workspace list
+wmgw user create EMAIL [--name NAME] [--workspace ID]
+wmgw user list
+wmgw user use USER WORKSPACE                   set the user's current workspace
+wmgw member add USER WORKSPACE [--role ROLE]
+wmgw key create USER [--name NAME] [--expires-in-days N]   prints the key alone, once
+wmgw key list [--user USER]
+wmgw key revoke KEY_ID
+wmgw usage [--workspace ID] [--days N]         requests, tokens and messages per day
 """
 
 from __future__ import annotations
@@ -127,8 +127,12 @@ async def key_create(conn: AsyncConnection, args: argparse.Namespace, settings: 
         datetime.now(UTC) + timedelta(days=args.expires_in_days) if args.expires_in_days else None
     )
     await accounts.create_key(
-        conn, key_id=new.key_id, user_id=user_id, secret_hash=new.secret_hash,
-        name=args.name, expires_at=expires,
+        conn,
+        key_id=new.key_id,
+        user_id=user_id,
+        secret_hash=new.secret_hash,
+        name=args.name,
+        expires_at=expires,
     )
     print(new.plaintext)  # the only time the key is ever shown
     return 0
@@ -151,8 +155,15 @@ async def key_revoke(conn: AsyncConnection, args: argparse.Namespace, _s: Settin
 async def usage_report(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
     since = datetime.now(UTC) - timedelta(days=args.days)
     rows = await usage.daily_report(conn, args.workspace, since)
-    columns = ["day", "workspace_id", "requests", "prompt_tokens", "completion_tokens",
-               "cached_tokens", "messages"]
+    columns = [
+        "day",
+        "workspace_id",
+        "requests",
+        "prompt_tokens",
+        "completion_tokens",
+        "cached_tokens",
+        "messages",
+    ]
     _table(rows, columns)
     return 0
 

@@ -38,7 +38,9 @@ def upstream_client(settings: Settings) -> httpx.AsyncClient:
         max_connections=settings.upstream_max_connections,
         max_keepalive_connections=min(256, settings.upstream_max_connections),
     )
-    timeout = httpx.Timeout(settings.upstream_read_timeout, connect=settings.upstream_connect_timeout)
+    timeout = httpx.Timeout(
+        settings.upstream_read_timeout, connect=settings.upstream_connect_timeout
+    )
     return httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False)
 
 

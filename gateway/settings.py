@@ -32,7 +32,8 @@ class Settings:
         env = dict(os.environ if env is None else env)
         data_dir = Path(env.get("WMGW_DATA_DIR", DEFAULT_DATA_DIR))
         return cls(
-            database_url=env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}",
+            database_url=env.get("DATABASE_URL")
+            or f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}",
             server_secret=_server_secret(env, data_dir),
             catalog_path=Path(env.get("WMGW_CATALOG", REPO_ROOT / "catalog.yaml")),
             max_body_bytes=int(env.get("WMGW_MAX_BODY_BYTES", 32 * 1024 * 1024)),

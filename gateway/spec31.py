@@ -16,13 +16,13 @@ import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from connexion.datastructures import MediaTypeDict
 from connexion.spec import OpenAPISpecification
 from connexion.validators import (
     VALIDATOR_MAP,
     JSONRequestBodyValidator,
     JSONResponseBodyValidator,
 )
-from connexion.datastructures import MediaTypeDict
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 from starlette.types import Scope
@@ -75,7 +75,9 @@ def _branch(error: ValidationError) -> ValidationError:
         branches: dict[int, list[ValidationError]] = {}
         for sub in error.context:
             branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-        meant = [errs for errs in branches.values() if not any(e.validator == "const" for e in errs)]
+        meant = [
+            errs for errs in branches.values() if not any(e.validator == "const" for e in errs)
+        ]
         if len(meant) != 1:
             break
         error = best_match(meant[0]) or error
@@ -100,14 +102,16 @@ class JSON2020RequestBodyValidator(JSONRequestBodyValidator):
         try:
             text = raw.decode(self._encoding or "utf-8")
         except (UnicodeDecodeError, LookupError) as exc:
-            raise InvalidRequest("The request body is not valid UTF-8.", code="invalid_json") from exc
+            raise InvalidRequest(
+                "The request body is not valid UTF-8.", code="invalid_json"
+            ) from exc
         if not text.strip():
             return None
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidRequest(
-                f"We could not parse the JSON body of your request: {exc.msg} at position {exc.pos}.",
+                f"We could not parse the JSON body of your request: {exc.msg} at {exc.pos}.",
                 code="invalid_json",
             ) from exc
 

@@ -19,6 +19,8 @@ async def create_chat_completion(
     if body.get("stream"):
         frames = await open_stream(run)
         headers = {**SSE_HEADERS, **metering_headers(None, run.remaining)}
-        return StreamingResponse(frames, media_type="text/event-stream; charset=utf-8", headers=headers)
+        return StreamingResponse(
+            frames, media_type="text/event-stream; charset=utf-8", headers=headers
+        )
     completion, headers = await run.complete()
     return JSONResponse(completion, headers=headers)

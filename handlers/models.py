@@ -18,6 +18,10 @@ async def list_models(services: Services, token_info: dict[str, Any]) -> dict[st
     return {"object": "list", "data": [m.as_openai() for m in models]}
 
 
-async def retrieve_model(services: Services, model: str, token_info: dict[str, Any]) -> dict[str, Any]:
+async def retrieve_model(
+    services: Services, model: str, token_info: dict[str, Any]
+) -> dict[str, Any]:
     caller = _caller(token_info)
-    return services.catalog.visible_model(model, caller.plan, services.registry.configured).as_openai()
+    return services.catalog.visible_model(
+        model, caller.plan, services.registry.configured
+    ).as_openai()

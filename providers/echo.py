@@ -51,7 +51,9 @@ def prompt_tokens(messages: list[Mapping[str, Any]]) -> int:
 
 
 def _tool_name(tool: Mapping[str, Any]) -> str:
-    return str((tool.get("function") or tool.get("custom") or {}).get("name") or tool.get("name", ""))
+    return str(
+        (tool.get("function") or tool.get("custom") or {}).get("name") or tool.get("name", "")
+    )
 
 
 def chosen_tools(body: Mapping[str, Any], prompt: str) -> list[Mapping[str, Any]]:
@@ -73,7 +75,9 @@ def _filler(schema: Mapping[str, Any], prompt: str) -> Any:
     kind = next((k for k in kind if k != "null"), "string") if isinstance(kind, list) else kind
     if "enum" in schema and schema["enum"]:
         return schema["enum"][0]
-    return {"integer": 0, "number": 0, "boolean": False, "array": [], "object": {}}.get(kind, prompt)
+    return {"integer": 0, "number": 0, "boolean": False, "array": [], "object": {}}.get(
+        kind, prompt
+    )
 
 
 def arguments_for(tool: Mapping[str, Any], prompt: str) -> str:

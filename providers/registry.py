@@ -63,5 +63,9 @@ class Registry:
 
 def build_registry(rows: list[Row], env: Mapping[str, str], client: httpx.AsyncClient) -> Registry:
     return Registry(
-        {row["name"]: KINDS[row["kind"]](row, env, client) for row in rows if is_configured(row, env)}
+        {
+            row["name"]: KINDS[row["kind"]](row, env, client)
+            for row in rows
+            if is_configured(row, env)
+        }
     )

@@ -39,7 +39,9 @@ class SSEDecoder:
         # trailing CR waits for the next chunk in case it is the first half of a CRLF.
         text = self._text.decode(chunk) if isinstance(chunk, bytes) else chunk
         self._buffer += text
-        complete, held = (self._buffer[:-1], "\r") if self._buffer.endswith("\r") else (self._buffer, "")
+        complete, held = (
+            (self._buffer[:-1], "\r") if self._buffer.endswith("\r") else (self._buffer, "")
+        )
         *lines, rest = _LINE_END.split(complete)
         self._buffer = rest + held
         for line in lines:

@@ -13,7 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 def async_url(url: str) -> str:
     """Accept the usual spellings and pick the asyncio drivers."""
     parsed = make_url(url)
-    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+    driver = {
+        "sqlite": "sqlite+aiosqlite",
+        "postgresql": "postgresql+psycopg",
+        "postgres": "postgresql+psycopg",
+    }
     name = driver.get(parsed.drivername, parsed.drivername)
     if name == "postgresql+psycopg2":
         name = "postgresql+psycopg"

@@ -53,8 +53,10 @@ async def reserve(
 ) -> DailyAllowance | None:
     """Reserve `messages` for a request about to run; None when the limit would be passed."""
     await _ensure_day(conn, workspace_id, day)
-    fits = literal(True) if limit is None else (
-        daily_usage.c.used + daily_usage.c.reserved + messages <= limit
+    fits = (
+        literal(True)
+        if limit is None
+        else (daily_usage.c.used + daily_usage.c.reserved + messages <= limit)
     )
     result = await conn.execute(
         update(daily_usage)
@@ -76,7 +78,9 @@ async def allowance(
             )
         )
     ).first()
-    return DailyAllowance(limit=limit, used=row.used if row else 0, reserved=row.reserved if row else 0)
+    return DailyAllowance(
+        limit=limit, used=row.used if row else 0, reserved=row.reserved if row else 0
+    )
 
 
 async def settle(

@@ -128,8 +128,12 @@ def seed(database_url: str, server_secret: bytes, daily_limit: int | None) -> tu
         user_id = await accounts.create_user(conn, "dev@example.com", "Dev")
         await accounts.add_member(conn, user_id, workspace_id, "owner")
         await accounts.create_key(
-            conn, key_id=new.key_id, user_id=user_id, secret_hash=new.secret_hash,
-            name="test", expires_at=None,
+            conn,
+            key_id=new.key_id,
+            user_id=user_id,
+            secret_hash=new.secret_hash,
+            name="test",
+            expires_at=None,
         )
         return user_id, workspace_id, new.plaintext
 

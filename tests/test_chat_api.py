@@ -140,7 +140,9 @@ def test_parallel_tool_calls_stream_with_indexes(gateway: Gateway) -> None:
 def test_tool_result_round_trip(gateway: Gateway) -> None:
     client = gateway.client()
     first = client.chat.completions.create(
-        model=ECHO, messages=[{"role": "user", "content": "get_weather Paris"}], tools=[WEATHER_TOOL]
+        model=ECHO,
+        messages=[{"role": "user", "content": "get_weather Paris"}],
+        tools=[WEATHER_TOOL],
     )
     call = first.choices[0].message.tool_calls[0]
     history = [
@@ -157,9 +159,20 @@ def test_history_with_sdk_extras_and_unknown_fields_is_accepted(gateway: Gateway
         model=ECHO,
         messages=[
             {"role": "system", "content": "Be brief."},
-            {"role": "assistant", "content": "Hi", "refusal": None, "annotations": [], "audio": None},
-            {"role": "user", "content": [{"type": "text", "text": "look"},
-                                          {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]},
+            {
+                "role": "assistant",
+                "content": "Hi",
+                "refusal": None,
+                "annotations": [],
+                "audio": None,
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "look"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                ],
+            },
         ],
         stream_options=None,
         store=False,
@@ -192,11 +205,16 @@ def test_n_gives_several_choices(gateway: Gateway) -> None:
     [
         ({"messages": [{"role": "user", "content": "x"}]}, "model"),
         ({"model": ECHO, "messages": []}, "messages"),
-        ({"model": ECHO, "messages": [{"role": "user", "content": "x"}], "temperature": 5}, "temperature"),
+        (
+            {"model": ECHO, "messages": [{"role": "user", "content": "x"}], "temperature": 5},
+            "temperature",
+        ),
         ({"model": ECHO, "messages": [{"content": "x"}]}, "messages[0].role"),
     ],
 )
-def test_invalid_request_is_a_400_naming_the_param(gateway: Gateway, body: dict, param: str) -> None:
+def test_invalid_request_is_a_400_naming_the_param(
+    gateway: Gateway, body: dict, param: str
+) -> None:
     with gateway.http() as http:
         response = http.post("/chat/completions", json=body)
     assert response.status_code == 400
@@ -217,7 +235,9 @@ def test_sdk_raises_bad_request_error_for_a_bad_value(gateway: Gateway) -> None:
 async def test_async_client_streams_too(gateway: Gateway) -> None:
     client = gateway.async_client()
     stream = await client.chat.completions.create(
-        model=ECHO, messages=[{"role": "user", "content": "async hello"}], stream=True,
+        model=ECHO,
+        messages=[{"role": "user", "content": "async hello"}],
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = [chunk async for chunk in stream]

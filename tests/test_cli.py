@@ -23,7 +23,9 @@ def wmgw(tmp_path: Path):  # type: ignore[no-untyped-def]
     env.pop("DATABASE_URL", None)
 
     def run(*args: str, ok: bool = True) -> str:
-        done = subprocess.run([str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60
+        )
         assert (done.returncode == 0) == ok, done.stderr
         return done.stdout.strip()
 

@@ -59,7 +59,9 @@ def test_unknown_path_is_404(gateway: Gateway) -> None:
 
 def test_wrong_content_type_is_415(gateway: Gateway) -> None:
     with gateway.http() as http:
-        response = http.post("/chat/completions", content=b"hi", headers={"Content-Type": "text/plain"})
+        response = http.post(
+            "/chat/completions", content=b"hi", headers={"Content-Type": "text/plain"}
+        )
     assert_openai_error(response, 415)
 
 

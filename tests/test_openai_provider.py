@@ -30,7 +30,9 @@ def test_request_goes_upstream_with_upstream_id_its_key_and_usage_asked(
     gateway: Gateway, fake_openai: FakeOpenAIUpstream
 ) -> None:
     fake_openai.reply("Hi!", prompt_tokens=9, completion_tokens=2)
-    completion = gateway.client().chat.completions.create(model=MODEL, messages=HELLO, temperature=0.2)
+    completion = gateway.client().chat.completions.create(
+        model=MODEL, messages=HELLO, temperature=0.2
+    )
     assert completion.choices[0].message.content == "Hi!"
     assert completion.model == MODEL
     [request] = fake_openai.requests
@@ -50,20 +52,29 @@ def test_cached_tokens_are_reported_and_discounted_in_messages(
     assert completion.usage.prompt_tokens_details.cached_tokens == 4_000
     assert raw.headers["x-writingmate-messages-counted"] == "2"
     [row] = gateway.ledger()
-    assert (row["prompt_tokens"], row["completion_tokens"], row["cached_tokens"]) == (19_000, 3_000, 4_000)
+    assert (row["prompt_tokens"], row["completion_tokens"], row["cached_tokens"]) == (
+        19_000,
+        3_000,
+        4_000,
+    )
     assert row["messages"] == 2 and row["usage_estimated"] is False
 
 
 def test_streamed_usage_with_cached_tokens_reaches_the_client(
     gateway: Gateway, fake_openai: FakeOpenAIUpstream
 ) -> None:
-    fake_openai.reply("streamed words here", prompt_tokens=50, completion_tokens=3, cached_tokens=20)
+    fake_openai.reply(
+        "streamed words here", prompt_tokens=50, completion_tokens=3, cached_tokens=20
+    )
     chunks = list(
         gateway.client().chat.completions.create(
             model=MODEL, messages=HELLO, stream=True, stream_options={"include_usage": True}
         )
     )
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "streamed words here"
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        == "streamed words here"
+    )
     assert chunks[-1].choices == []
     assert chunks[-1].usage.prompt_tokens_details.cached_tokens == 20
     assert len({c.id for c in chunks}) == 1
@@ -73,17 +84,26 @@ def test_stream_without_include_usage_is_still_metered(
     gateway: Gateway, fake_openai: FakeOpenAIUpstream
 ) -> None:
     fake_openai.reply("abc", prompt_tokens=40_000, completion_tokens=10)
-    chunks = list(gateway.client().chat.completions.create(model=MODEL, messages=HELLO, stream=True))
+    chunks = list(
+        gateway.client().chat.completions.create(model=MODEL, messages=HELLO, stream=True)
+    )
     assert all(c.usage is None for c in chunks)
     assert all(c.choices for c in chunks)
     [row] = gateway.ledger()
     assert row["prompt_tokens"] == 40_000 and row["messages"] == 3
 
 
-def test_streamed_tool_calls_pass_through(gateway: Gateway, fake_openai: FakeOpenAIUpstream) -> None:
+def test_streamed_tool_calls_pass_through(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
     fake_openai.reply(tool_calls=[("get_weather", '{"city": "Paris"}'), ("get_time", "{}")])
-    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
-    with gateway.client().chat.completions.stream(model=MODEL, messages=HELLO, tools=[tool]) as stream:
+    tool = {
+        "type": "function",
+        "function": {"name": "get_weather", "parameters": {"type": "object"}},
+    }
+    with gateway.client().chat.completions.stream(
+        model=MODEL, messages=HELLO, tools=[tool]
+    ) as stream:
         final = stream.get_final_completion()
     calls = final.choices[0].message.tool_calls
     assert [c.function.name for c in calls] == ["get_weather", "get_time"]
@@ -91,10 +111,13 @@ def test_streamed_tool_calls_pass_through(gateway: Gateway, fake_openai: FakeOpe
     assert final.choices[0].finish_reason == "tool_calls"
 
 
-def test_non_streamed_tool_calls_pass_through(gateway: Gateway, fake_openai: FakeOpenAIUpstream) -> None:
+def test_non_streamed_tool_calls_pass_through(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
     fake_openai.reply(tool_calls=[("get_weather", '{"city": "Rome"}')])
     completion = gateway.client().chat.completions.create(
-        model=MODEL, messages=HELLO,
+        model=MODEL,
+        messages=HELLO,
         tools=[{"type": "function", "function": {"name": "get_weather"}}],
     )
     [call] = completion.choices[0].message.tool_calls
@@ -114,7 +137,11 @@ def test_non_streamed_tool_calls_pass_through(gateway: Gateway, fake_openai: Fak
     ],
 )
 def test_upstream_errors_map_to_openai_errors(
-    gateway: Gateway, fake_openai: FakeOpenAIUpstream, upstream_status: int, exception: type, status: int
+    gateway: Gateway,
+    fake_openai: FakeOpenAIUpstream,
+    upstream_status: int,
+    exception: type,
+    status: int,
 ) -> None:
     fake_openai.fail(upstream_status)
     with pytest.raises(exception) as caught:
@@ -125,7 +152,9 @@ def test_upstream_errors_map_to_openai_errors(
     assert row["status"] == "upstream_error" and row["messages"] == 0
 
 
-def test_rate_limit_passes_retry_after_ms(gateway: Gateway, fake_openai: FakeOpenAIUpstream) -> None:
+def test_rate_limit_passes_retry_after_ms(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
     fake_openai.fail(429)
     with gateway.http() as http:
         response = http.post("/chat/completions", json={"model": MODEL, "messages": HELLO})
@@ -165,10 +194,15 @@ def test_client_disconnect_cancels_upstream_and_meters_the_part_sent(
 ) -> None:
     fake_openai.reply("a b c d e f g h", hang_after=3)
     body = {"model": MODEL, "messages": HELLO, "stream": True}
-    with httpx.Client(timeout=10) as http, http.stream(
-        "POST", f"{gateway.base_url}/chat/completions", json=body,
-        headers={"Authorization": f"Bearer {gateway.key}"},
-    ) as response:
+    with (
+        httpx.Client(timeout=10) as http,
+        http.stream(
+            "POST",
+            f"{gateway.base_url}/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {gateway.key}"},
+        ) as response,
+    ):
         lines = response.iter_lines()
         assert next(lines).startswith("data: ")
     assert fake_openai.wait_for_disconnect(timeout=5)

@@ -19,13 +19,16 @@ def test_remaining_messages_header_counts_down(start_gateway) -> None:  # type: 
     client = gateway.client()
     seen = []
     for _ in range(3):
-        raw = client.chat.completions.with_raw_response.create(model="writingmate/echo", messages=HELLO)
+        raw = client.chat.completions.with_raw_response.create(
+            model="writingmate/echo", messages=HELLO
+        )
         seen.append(raw.headers["x-writingmate-messages-remaining"])
     assert seen == ["2", "1", "0"]
 
 
 def test_exhausted_limit_is_429_insufficient_quota_without_calling_upstream(
-    start_gateway, fake_openai: FakeOpenAIUpstream  # type: ignore[no-untyped-def]
+    start_gateway,
+    fake_openai: FakeOpenAIUpstream,  # type: ignore[no-untyped-def]
 ) -> None:
     gateway: Gateway = start_gateway(daily_limit=1)
     client = gateway.client()

@@ -14,12 +14,19 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 def test_schemathesis_finds_no_failure_in_any_operation(gateway: Gateway) -> None:
     result = subprocess.run(
         [
-            str(SCHEMATHESIS), "run", f"{gateway.base_url}/openapi.json",
-            "--checks", "all",
-            "-H", f"Authorization: Bearer {gateway.key}",
-            "--max-examples", "40",
-            "--request-timeout", "10",  # bounds SSE responses (schemathesis#3633)
-            "--seed", "20261122",
+            str(SCHEMATHESIS),
+            "run",
+            f"{gateway.base_url}/openapi.json",
+            "--checks",
+            "all",
+            "-H",
+            f"Authorization: Bearer {gateway.key}",
+            "--max-examples",
+            "40",
+            "--request-timeout",
+            "10",  # bounds SSE responses (schemathesis#3633)
+            "--seed",
+            "20261122",
             "--no-color",
         ],
         capture_output=True,

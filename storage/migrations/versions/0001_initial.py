@@ -34,7 +34,9 @@ def upgrade() -> None:
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column("email", sa.String(320), nullable=False, unique=True),
         sa.Column("name", sa.String(200), nullable=True),
-        sa.Column("current_workspace_id", sa.String(40), sa.ForeignKey("workspaces.id"), nullable=True),
+        sa.Column(
+            "current_workspace_id", sa.String(40), sa.ForeignKey("workspaces.id"), nullable=True
+        ),
         sa.Column("created_at", TS, nullable=False),
     )
     op.create_table(
@@ -87,5 +89,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("ledger", "daily_usage", "api_keys", "memberships", "users", "workspaces", "plans"):
+    for table in (
+        "ledger",
+        "daily_usage",
+        "api_keys",
+        "memberships",
+        "users",
+        "workspaces",
+        "plans",
+    ):
         op.drop_table(table)
