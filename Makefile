@@ -33,7 +33,8 @@ test: $(STAMP)
 	$(BIN)/pytest -p no:cacheprovider
 
 check: $(STAMP)
-	$(BIN)/ruff check .
+	$(BIN)/ruff check domain providers storage gateway handlers tests
+	$(BIN)/ruff format --check domain providers storage gateway handlers tests
 	$(BIN)/mypy domain providers storage gateway handlers
 
 bench: $(STAMP)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,8 +106,8 @@ class ChatRun:
     def remaining(self) -> int | None:
         return self.admission.allowance.remaining
 
-    def chunks(self) -> AsyncIterator[Chunk]:
-        return self.provider.stream_chat(self.body, self.model)
+    def chunks(self) -> AsyncGenerator[Chunk, None]:
+        return self.provider.stream_chat(self.body, self.model)  # type: ignore[return-value]
 
     async def settle(self, status: str, http_status: int) -> int | None:
         """Meter the request; shielded so a client's disconnect can't skip it."""
@@ -177,7 +177,7 @@ async def open_stream(run: ChatRun) -> AsyncIterator[bytes]:
 
 
 async def relay(
-    run: ChatRun, first: Chunk | None, chunks: AsyncIterator[Chunk]
+    run: ChatRun, first: Chunk | None, chunks: AsyncGenerator[Chunk, None]
 ) -> AsyncIterator[bytes]:
     include_usage = bool((run.body.get("stream_options") or {}).get("include_usage"))
     status, http_status = "client_disconnected", 499

@@ -11,7 +11,8 @@ Chunk = dict[str, Any]
 
 
 class ChatProvider(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
         """Yield `chat.completion.chunk`-shaped dicts for an OpenAI chat request body.

@@ -75,9 +75,14 @@ def _filler(schema: Mapping[str, Any], prompt: str) -> Any:
     kind = next((k for k in kind if k != "null"), "string") if isinstance(kind, list) else kind
     if "enum" in schema and schema["enum"]:
         return schema["enum"][0]
-    return {"integer": 0, "number": 0, "boolean": False, "array": [], "object": {}}.get(
-        kind, prompt
-    )
+    fillers: dict[str, Any] = {
+        "integer": 0,
+        "number": 0,
+        "boolean": False,
+        "array": [],
+        "object": {},
+    }
+    return fillers.get(str(kind), prompt)
 
 
 def arguments_for(tool: Mapping[str, Any], prompt: str) -> str:

@@ -3,7 +3,7 @@ is a new row; a new wire format is a new entry in KINDS."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +61,9 @@ class Registry:
         return self.providers[name]
 
 
-def build_registry(rows: list[Row], env: Mapping[str, str], client: httpx.AsyncClient) -> Registry:
+def build_registry(
+    rows: Sequence[Row], env: Mapping[str, str], client: httpx.AsyncClient
+) -> Registry:
     return Registry(
         {
             row["name"]: KINDS[row["kind"]](row, env, client)
