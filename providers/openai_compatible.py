@@ -56,7 +56,8 @@ class OpenAICompatible:
         events = upstream.stream_events(self.client, url, to_upstream(body, model), self._headers())
         async for event in events:
             if event.data.strip() == "[DONE]":
-                return
+                # Read on to the end of the body so httpx can reuse the connection.
+                continue
             try:
                 payload = json.loads(event.data)
             except ValueError as exc:
