@@ -48,15 +48,21 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --------------------------------------------------------------------------- /proc readers
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of the whole process (every thread), in seconds."""
+def cpu_times(pid: int) -> tuple[float, float] | None:
+    """(utime, stime) of the whole process (every thread), in seconds."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()
     except OSError:
         return None
     # after "pid (comm)": state=0 ... utime=11, stime=12
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of the whole process (every thread), in seconds."""
+    times = cpu_times(pid)
+    return None if times is None else sum(times)
 
 
 def rss_kb(pid: int) -> int | None:
@@ -93,16 +99,20 @@ class Probe:
 
     def begin(self) -> None:
         self.start = {
-            "pids": {name: cpu_seconds(pid) for name, pid in self.pids.items()},
+            "pids": {name: cpu_times(pid) for name, pid in self.pids.items()},
             "self": self_cpu(),
             "machine": machine_ticks(),
         }
 
     def end(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"cpu_s": {}}
+        out: dict[str, Any] = {"cpu_s": {}, "sys_s": {}}
         for name, pid in self.pids.items():
-            before, after = self.start["pids"][name], cpu_seconds(pid)
-            out["cpu_s"][name] = None if before is None or after is None else after - before
+            before, after = self.start["pids"][name], cpu_times(pid)
+            if before is None or after is None:
+                out["cpu_s"][name] = out["sys_s"][name] = None
+            else:
+                out["cpu_s"][name] = sum(after) - sum(before)
+                out["sys_s"][name] = after[1] - before[1]
         out["cpu_s"]["loadgen"] = self_cpu() - self.start["self"]
         busy0, total0 = self.start["machine"]
         busy1, total1 = machine_ticks()

@@ -460,6 +460,11 @@ def cpu_per_req(r: dict[str, Any] | None, who: str = "gateway") -> float | None:
     return 1000 * r["cpu_s"][who] / r["requests"]
 
 
+def sys_per_req(r: dict[str, Any], who: str = "gateway") -> float | None:
+    value = (r.get("sys_s") or {}).get(who)
+    return None if value is None or not r["requests"] else 1000 * value / r["requests"]
+
+
 def other_load(r: dict[str, Any], ncpu: int) -> float:
     """Cores used by processes outside the benchmark during the phase."""
     ours = sum(v for v in r["cpu_s"].values() if v is not None)
@@ -532,11 +537,13 @@ def report(bench: Bench, meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         rows.append([
             f"{r['target']} {'stream' if r['stream'] else 'json'} c={r['concurrency']}",
             fmt(cpu_per_req(r)) if r["target"] == "gateway" else "–",
+            fmt(sys_per_req(r)) if r["target"] == "gateway" else "–",
             fmt(cpu_per_req(r, "upstream")), fmt(cpu_per_req(r, "loadgen")),
             f"{100 * r['machine_busy']:.0f}%", f"{other_load(r, ncpu):.2f}",
         ])  # fmt: skip
     out += table(
-        ["scenario", "gateway ms", "fake upstream ms", "load generator ms", "machine busy",
+        ["scenario", "gateway ms", "of which kernel ms", "fake upstream ms", "load generator ms",
+         "machine busy",
          "other processes (cores)"],
         rows,
     )  # fmt: skip
