@@ -29,7 +29,6 @@ import run as bench_run  # noqa: E402  (bench/run.py: wmgw, start_upstream, Proc
 
 STEPS = [
     ("as deployed", "full"),
-    ("+ upstream response read to its end (connection reused)", "drain"),
     ("+ no metering (quota reserve/settle and ledger stubbed)", "nometer"),
     ("+ no auth lookups (caller memoised per key)", "noauth"),
     ("+ no request body validation (jsonschema)", "novalidate"),
@@ -44,30 +43,6 @@ def patch(upto: str) -> None:
     """Apply every step up to and including `upto`."""
     names = [name for _, name in STEPS]
     active = set(names[: names.index(upto) + 1])
-    if "drain" in active:
-        import httpx
-
-        from providers import sse
-        from providers import upstream as up
-
-        async def stream_events(client, url, body, headers, read_error=up.openai_error_fields):  # type: ignore[no-untyped-def]
-            try:
-                async with client.stream("POST", url, json=body, headers=headers) as response:
-                    if response.status_code >= 400:
-                        content = await response.aread()
-                        raise up.status_error(
-                            response.status_code, response.headers, content, read_error
-                        )
-                    events = sse.events(response.aiter_bytes())
-                    async for event in events:
-                        if event.data.strip() == "[DONE]":
-                            async for _ in events:  # read the terminating chunk too
-                                pass
-                        yield event
-            except httpx.HTTPError as exc:
-                raise up.transport_error(exc) from exc
-
-        up.stream_events = stream_events
     if "nometer" in active:
         from domain.quota import DailyAllowance
         from gateway import metering

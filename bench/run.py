@@ -135,26 +135,15 @@ def start_upstream(procs: Processes, logfile: Path) -> tuple[subprocess.Popen, i
 
 
 def start_gateway(
-    procs: Processes, env: dict[str, str], logfile: Path, workers: int
+    procs: Processes, env: dict[str, str], logfile: Path
 ) -> tuple[subprocess.Popen, int]:
+    """One worker, as `uvicorn --factory gateway.app:create_app_from_env` runs it (uvloop and
+    httptools are picked automatically). One process, so its /proc numbers are the gateway's."""
     port = free_port()
-    if workers == 1:
-        command = [
-            PY,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "gateway.app:create_app_from_env",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-    else:  # not the default: gunicorn's master forks the workers, so their CPU is not this pid's
-        raise SystemExit("only --workers 1 is supported: CPU and RSS are read from one pid")
+    command = [
+        PY, "-m", "uvicorn", "--factory", "gateway.app:create_app_from_env",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
     process = procs.start(
         "gateway", command, env=env, stdout=logfile.open("wb"), stderr=subprocess.STDOUT
     )
@@ -705,7 +694,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--out", type=Path, default=RESULTS / "latest.md")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir and logs")
-    p.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.duration = args.duration or (2.0 if args.quick else 8.0)
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.5)
@@ -746,7 +734,7 @@ def main(argv: list[str] | None = None) -> int:
             WMGW_OPENAI_API_KEY="bench-upstream-key",
             WMGW_OPENAI_BASE_URL=f"http://127.0.0.1:{up_port}/v1",
         )
-        gateway, gw_port = start_gateway(procs, env, tmp / "gateway.log", args.workers)
+        gateway, gw_port = start_gateway(procs, env, tmp / "gateway.log")
         auth = {"Authorization": f"Bearer {key}"}
         wait_ready(gateway, f"http://127.0.0.1:{gw_port}{API}/models", auth, tmp / "gateway.log")
         log(
