@@ -173,6 +173,9 @@ async def open_stream(run: ChatRun) -> AsyncIterator[bytes]:
     except GatewayError as exc:
         await run.settle("upstream_error", exc.status)
         raise
+    except BaseException:  # the client left while the upstream had not answered yet
+        await run.settle("client_disconnected", 499)
+        raise
     return relay(run, first, chunks)
 
 

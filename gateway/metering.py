@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from functools import partial
 
 from domain.errors import QuotaExceeded
 from domain.metering import Usage, messages_for
 from domain.quota import MINIMUM_RESERVATION, DailyAllowance, quota_day
 from gateway.auth import Caller
 from storage import usage as usage_store
+from storage.group_commit import GroupCommit
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +37,19 @@ class Outcome:
 
 
 class Meter:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, writer: GroupCommit) -> None:
+        self.writer = writer
 
     async def admit(self, caller: Caller) -> Admission:
         day = quota_day()
-        async with self.engine.begin() as conn:
-            allowance = await usage_store.reserve(
-                conn, caller.workspace_id, day, caller.daily_message_limit, MINIMUM_RESERVATION
-            )
+        reserve = partial(
+            usage_store.reserve,
+            workspace_id=caller.workspace_id,
+            day=day,
+            limit=caller.daily_message_limit,
+            n=MINIMUM_RESERVATION,
+        )
+        allowance = await self.writer.run(reserve)
         if allowance is None:
             raise QuotaExceeded(
                 "You have used all of your workspace's messages for today. "
@@ -80,7 +84,11 @@ class Meter:
             duration_ms=int((time.monotonic() - admission.started) * 1000),
             created_at=datetime.now(UTC),
         )
-        async with self.engine.begin() as conn:
-            return await usage_store.settle(
-                conn, admission.day, admission.reserved, caller.daily_message_limit, row
-            )
+        settle = partial(
+            usage_store.settle,
+            day=admission.day,
+            reserved=admission.reserved,
+            limit=caller.daily_message_limit,
+            row=row,
+        )
+        return await self.writer.run(settle)

@@ -14,6 +14,7 @@ from gateway.metering import Meter
 from gateway.settings import Settings
 from providers.registry import Registry, build_registry
 from storage.engine import create_engine
+from storage.group_commit import GroupCommit
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await self.meter.writer.aclose()
         await self.engine.dispose()
 
 
@@ -55,5 +57,5 @@ def build_services(settings: Settings) -> Services:
         catalog=catalog_file.catalog,
         registry=build_registry(catalog_file.provider_rows, settings.environ, http),
         auth=Authenticator(engine, settings.server_secret, settings.key_cache_seconds),
-        meter=Meter(engine),
+        meter=Meter(GroupCommit(settings.database_url)),
     )

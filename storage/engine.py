@@ -41,7 +41,7 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the writer; busy_timeout makes concurrent writers from other
     # workers wait instead of failing; NORMAL sync is durable across application crashes.
     cursor = dbapi_connection.cursor()
@@ -57,6 +57,6 @@ def create_engine(url: str) -> AsyncEngine:
     ensure_sqlite_dir(url)
     if is_sqlite(url):
         engine = create_async_engine(url, pool_size=8, max_overflow=8)
-        event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)

@@ -1,16 +1,18 @@
 """Daily message reservations and the request ledger.
 
 Admission is one conditional UPDATE, so it is atomic on SQLite and PostgreSQL alike: a
-reservation is granted only while `used + reserved + n <= limit`, whatever runs concurrently.
+reservation is granted only while `used + reserved + n <= limit`, whatever runs concurrently,
+in this process or another. `reserve` and `settle` are operations for `GroupCommit` (blocking
+functions of a Connection); their statements are built once, so each call only binds values.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,67 +39,69 @@ class LedgerRow:
     duration_ms: int
     created_at: datetime
 
-
-def _insert_ignore(conn: AsyncConnection):  # type: ignore[no-untyped-def]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(daily_usage)
+    def values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-async def _ensure_day(conn: AsyncConnection, workspace_id: str, day: date) -> None:
-    statement = _insert_ignore(conn).values(workspace_id=workspace_id, day=day, used=0, reserved=0)
-    await conn.execute(statement.on_conflict_do_nothing())
+_THIS_DAY = (daily_usage.c.workspace_id == bindparam("w")) & (daily_usage.c.day == bindparam("d"))
+_TOTALS = (daily_usage.c.used, daily_usage.c.reserved)
+_RESERVE_UNLIMITED = (
+    update(daily_usage)
+    .where(_THIS_DAY)
+    .values(reserved=daily_usage.c.reserved + bindparam("n"))
+    .returning(*_TOTALS)
+)
+_RESERVE_WITHIN = _RESERVE_UNLIMITED.where(
+    daily_usage.c.used + daily_usage.c.reserved + bindparam("n") <= bindparam("limit")
+)
+_SETTLE = (
+    update(daily_usage)
+    .where(_THIS_DAY)
+    .values(
+        reserved=daily_usage.c.reserved - bindparam("n"),
+        used=daily_usage.c.used + bindparam("counted"),
+    )
+    .returning(*_TOTALS)
+)
+_DAY_EXISTS = select(daily_usage.c.used).where(_THIS_DAY)
+_NEW_DAY = {
+    name: dialect.insert(daily_usage)
+    .values(workspace_id=bindparam("w"), day=bindparam("d"), used=0, reserved=0)
+    .on_conflict_do_nothing()
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_LEDGER_INSERT = ledger.insert()
 
 
-async def reserve(
-    conn: AsyncConnection, workspace_id: str, day: date, limit: int | None, messages: int
+def _try_reserve(
+    conn: Connection, workspace_id: str, day: date, limit: int | None, n: int
 ) -> DailyAllowance | None:
-    """Reserve `messages` for a request about to run; None when the limit would be passed."""
-    await _ensure_day(conn, workspace_id, day)
-    fits = (
-        literal(True)
-        if limit is None
-        else (daily_usage.c.used + daily_usage.c.reserved + messages <= limit)
-    )
-    result = await conn.execute(
-        update(daily_usage)
-        .where(daily_usage.c.workspace_id == workspace_id, daily_usage.c.day == day, fits)
-        .values(reserved=daily_usage.c.reserved + messages)
-        .returning(daily_usage.c.used, daily_usage.c.reserved)
-    )
-    row = result.first()
+    statement = _RESERVE_UNLIMITED if limit is None else _RESERVE_WITHIN
+    params = {"w": workspace_id, "d": day, "n": n, "limit": limit}
+    row = conn.execute(statement, params).first()
     return DailyAllowance(limit=limit, used=row.used, reserved=row.reserved) if row else None
 
 
-async def allowance(
-    conn: AsyncConnection, workspace_id: str, day: date, limit: int | None
-) -> DailyAllowance:
-    row = (
-        await conn.execute(
-            select(daily_usage.c.used, daily_usage.c.reserved).where(
-                daily_usage.c.workspace_id == workspace_id, daily_usage.c.day == day
-            )
-        )
-    ).first()
-    return DailyAllowance(
-        limit=limit, used=row.used if row else 0, reserved=row.reserved if row else 0
-    )
+def reserve(
+    conn: Connection, workspace_id: str, day: date, limit: int | None, n: int
+) -> DailyAllowance | None:
+    """Reserve `n` messages for a request about to run; None when the limit would be passed."""
+    granted = _try_reserve(conn, workspace_id, day, limit, n)
+    if granted is not None:
+        return granted
+    if conn.execute(_DAY_EXISTS, {"w": workspace_id, "d": day}).first() is not None:
+        return None  # the day's row exists, so the limit is what refused
+    conn.execute(_NEW_DAY[conn.dialect.name], {"w": workspace_id, "d": day})
+    return _try_reserve(conn, workspace_id, day, limit, n)
 
 
-async def settle(
-    conn: AsyncConnection, day: date, reserved: int, limit: int | None, row: LedgerRow
+def settle(
+    conn: Connection, day: date, reserved: int, limit: int | None, row: LedgerRow
 ) -> DailyAllowance:
     """Replace a reservation by what the request counted, and record it in the ledger."""
-    result = await conn.execute(
-        update(daily_usage)
-        .where(daily_usage.c.workspace_id == row.workspace_id, daily_usage.c.day == day)
-        .values(
-            reserved=daily_usage.c.reserved - reserved,
-            used=daily_usage.c.used + row.messages,
-        )
-        .returning(daily_usage.c.used, daily_usage.c.reserved)
-    )
-    totals = result.one()
-    await conn.execute(ledger.insert().values(**asdict(row)))
+    params = {"w": row.workspace_id, "d": day, "n": reserved, "counted": row.messages}
+    totals = conn.execute(_SETTLE, params).one()
+    conn.execute(_LEDGER_INSERT, row.values())
     return DailyAllowance(limit=limit, used=totals.used, reserved=totals.reserved)
 
 
