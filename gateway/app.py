@@ -18,6 +18,7 @@ from connexion.utils import get_function_from_name
 from starlette.types import ASGIApp
 
 from gateway import error_responses
+from gateway.connexion_speed import decorate_handlers_once
 from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
 from gateway.services import Services, build_services
 from gateway.settings import Settings
@@ -69,6 +70,7 @@ def lifespan(services: Services) -> Callable[[Any], Any]:
 
 def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     allow_openapi_31()
+    decorate_handlers_once()
     services = services or build_services(settings)
     app = AsyncApp(
         __name__,
