@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.catalog import Catalog
@@ -34,8 +35,10 @@ class Services:
 
 
 def upstream_client(settings: Settings) -> httpx.AsyncClient:
-    # One client per worker; the default limit of 100 connections made the 101st concurrent
-    # stream fail with PoolTimeout (CONNEXION.md, "Upstream HTTP").
+    """One client per worker. Its connection limit is raised: the default of 100 made the
+    101st concurrent stream fail with PoolTimeout (CONNEXION.md, "Upstream HTTP"). It keeps
+    httpx's API with aiohttp's transport underneath, which relays a stream for a fraction of
+    httpcore's CPU (CONNEXION.md measured 2.8x; see BENCHMARKS.md for the gateway's figures)."""
     limits = httpx.Limits(
         max_connections=settings.upstream_max_connections,
         max_keepalive_connections=min(256, settings.upstream_max_connections),
@@ -43,7 +46,9 @@ def upstream_client(settings: Settings) -> httpx.AsyncClient:
     timeout = httpx.Timeout(
         settings.upstream_read_timeout, connect=settings.upstream_connect_timeout
     )
-    return httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False)
+    return httpx.AsyncClient(
+        transport=AiohttpTransport(limits=limits), timeout=timeout, trust_env=False
+    )
 
 
 def build_services(settings: Settings) -> Services:

@@ -3,10 +3,12 @@ foreign failures (httpx exceptions, upstream statuses) onto our error tree."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+import aiohttp
 import httpx
 
 from domain.errors import (
@@ -77,10 +79,19 @@ def status_error(
 
 
 def transport_error(exc: httpx.HTTPError) -> GatewayError:
-    if isinstance(exc, httpx.TimeoutException):
-        return UpstreamTimeout("The upstream provider did not answer in time.")
-    if isinstance(exc, (httpx.ConnectError, httpx.PoolTimeout)):
+    """The transport's failure as ours. The aiohttp transport folds every connection error
+    into httpx.ConnectTimeout, so its original exception (the cause) is read first."""
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ClientConnectorError) or isinstance(
+        exc, (httpx.ConnectError, httpx.PoolTimeout)
+    ):
         return UpstreamUnavailable("The upstream provider could not be reached.")
+    if isinstance(cause, aiohttp.ServerTimeoutError) or (
+        cause is None and isinstance(exc, httpx.TimeoutException)
+    ):
+        return UpstreamTimeout("The upstream provider did not answer in time.")
+    if isinstance(cause, (asyncio.TimeoutError, TimeoutError)):
+        return UpstreamTimeout("The upstream provider did not answer in time.")
     return UpstreamError("The connection to the upstream provider failed.")
 
 
