@@ -722,7 +722,8 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "WMGW_DATA_DIR": str(tmp / "data")}
         for name in ("DATABASE_URL", "WMGW_SERVER_SECRET", "WMGW_CATALOG"):
             env.pop(name, None)
-        wmgw(env, "plan", "create", "bench")
+        # A limit far above what a run uses: the conditional reservation runs, as in production.
+        wmgw(env, "plan", "create", "bench", "--daily-messages", "1000000000")
         workspace = wmgw(env, "workspace", "create", "bench", "--plan", "bench")
         wmgw(env, "user", "create", "bench@example.com", "--workspace", workspace)
         key = wmgw(env, "key", "create", "bench@example.com")

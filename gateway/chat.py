@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, UpstreamError
@@ -101,6 +103,7 @@ class ChatRun:
     meter: Meter
     admission: Admission
     relabel: Relabel
+    settled: bool = False
 
     @property
     def remaining(self) -> int | None:
@@ -110,7 +113,10 @@ class ChatRun:
         return self.provider.stream_chat(self.body, self.model)  # type: ignore[return-value]
 
     async def settle(self, status: str, http_status: int) -> int | None:
-        """Meter the request; shielded so a client's disconnect can't skip it."""
+        """Meter the request, once; shielded so a client's disconnect can't skip it."""
+        if self.settled:
+            return None
+        self.settled = True
         outcome = Outcome(self.relabel.final_usage(self.body), status, http_status)
         route = (ENDPOINT, self.model.slug, self.model.provider)
         with anyio.CancelScope(shield=True):
@@ -162,6 +168,21 @@ def metering_headers(counted: int | None, remaining: int | None) -> dict[str, st
     if remaining is not None:
         headers["x-writingmate-messages-remaining"] = str(remaining)
     return headers
+
+
+class MeteredStream(StreamingResponse):
+    """Settles its request even when the stream never started (the client left before the
+    first byte, so the relay's own `finally` never ran); settling twice is a no-op."""
+
+    def __init__(self, run: ChatRun, frames: AsyncIterator[bytes], **options: Any) -> None:
+        super().__init__(frames, **options)
+        self.run = run
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.run.settle("client_disconnected", 499)
 
 
 async def open_stream(run: ChatRun) -> AsyncIterator[bytes]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
-from gateway.chat import begin_chat, metering_headers, open_stream
+from gateway.chat import MeteredStream, begin_chat, metering_headers, open_stream
 from gateway.services import Services
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -19,8 +19,8 @@ async def create_chat_completion(
     if body.get("stream"):
         frames = await open_stream(run)
         headers = {**SSE_HEADERS, **metering_headers(None, run.remaining)}
-        return StreamingResponse(
-            frames, media_type="text/event-stream; charset=utf-8", headers=headers
+        return MeteredStream(
+            run, frames, media_type="text/event-stream; charset=utf-8", headers=headers
         )
     completion, headers = await run.complete()
     return JSONResponse(completion, headers=headers)
