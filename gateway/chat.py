@@ -23,7 +23,13 @@ from gateway.metering import Admission, Meter, Outcome
 from gateway.services import Services
 from providers import sse
 from providers.base import ChatProvider, Chunk
-from providers.chunks import Collector, ToolCallRepair, repair_choice, usage_from, usage_payload
+from providers.chunks import (
+    ToolCallRepair,
+    repair_choice,
+    repair_completion_choice,
+    usage_from,
+    usage_payload,
+)
 
 ENDPOINT = "chat.completions"
 
@@ -62,6 +68,29 @@ class Relabel:
             if key in chunk:
                 relabeled[key] = chunk[key]
         return relabeled
+
+    def completion(self, upstream: Mapping[str, Any]) -> dict[str, Any]:
+        """A non-streamed answer relabelled and repaired like the chunks of a stream."""
+        if upstream.get("usage"):
+            self.raw_usage, self.usage = dict(upstream["usage"]), usage_from(upstream["usage"])
+        choices = [repair_completion_choice(c, i) for i, c in enumerate(upstream["choices"])]
+        for choice in choices:
+            self._remember_message(choice["message"])
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+            "system_fingerprint": upstream.get("system_fingerprint"),
+            "service_tier": upstream.get("service_tier"),
+        }
+
+    def _remember_message(self, message: Mapping[str, Any]) -> None:
+        self.produced.append(message.get("content") or "")
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            self.produced.append(f"{function.get('name', '')}{function.get('arguments', '')}")
 
     def _remember(self, choice: Mapping[str, Any]) -> None:
         delta = choice["delta"]
@@ -124,13 +153,12 @@ class ChatRun:
         return allowance.remaining
 
     async def complete(self) -> tuple[dict[str, Any], dict[str, str]]:
-        """Run to the end and collect one `chat.completion`."""
-        collector, status, http_status = Collector(), "client_disconnected", 499
+        """One `chat.completion`, from the provider's non-streaming call."""
+        status, http_status = "client_disconnected", 499
         try:
-            async for chunk in self.chunks():
-                relabeled = self.relabel.apply(chunk)
-                if relabeled is not None:
-                    collector.add(relabeled)
+            completion = self.relabel.completion(
+                await self.provider.complete_chat(self.body, self.model)
+            )
             status, http_status = "completed", 200
         except GatewayError as exc:
             status, http_status = "upstream_error", exc.status
@@ -138,11 +166,7 @@ class ChatRun:
         finally:
             remaining = await self.settle(status, http_status)
         usage = self.relabel.final_usage(self.body)
-        completion = collector.completion(
-            id=self.relabel.id, created=self.relabel.created, model=self.model.slug, usage=usage
-        )
-        if self.relabel.raw_usage:
-            completion["usage"] = self.relabel.raw_usage
+        completion["usage"] = self.relabel.raw_usage or usage_payload(usage)
         return completion, metering_headers(Outcome(usage, status, 200).messages, remaining)
 
 

@@ -21,3 +21,7 @@ class ChatProvider(Protocol):
         it, whatever the client asked). Failures raise `domain.errors.GatewayError`s.
         """
         ...
+
+    async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        """One `chat.completion`-shaped dict, with `usage` when the upstream reports it."""
+        ...

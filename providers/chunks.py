@@ -5,7 +5,7 @@ pipeline collected, and both behave the same)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,8 +153,11 @@ class Collector:
 
     choices: dict[int, _Choice] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Any] | None = None
 
     def add(self, chunk: Mapping[str, Any]) -> None:
+        if chunk.get("usage"):
+            self.usage = dict(chunk["usage"])
         for choice in chunk.get("choices") or []:
             index = choice.get("index", 0)
             self.choices.setdefault(index, _Choice(index)).add(choice)
@@ -162,7 +165,9 @@ class Collector:
             if chunk.get(key) is not None:
                 self.extras[key] = chunk[key]
 
-    def completion(self, *, id: str, created: int, model: str, usage: Usage) -> dict[str, Any]:
+    def completion(
+        self, *, id: str, created: int, model: str, usage: Usage | None = None
+    ) -> dict[str, Any]:
         choices = [self.choices[i].as_openai() for i in sorted(self.choices)] or [
             _Choice(0).as_openai()
         ]
@@ -172,7 +177,7 @@ class Collector:
             "created": created,
             "model": model,
             "choices": choices,
-            "usage": usage_payload(usage),
+            "usage": usage_payload(usage) if usage is not None else self.usage,
             "system_fingerprint": self.extras.get("system_fingerprint"),
             "service_tier": self.extras.get("service_tier"),
         }
@@ -184,4 +189,40 @@ def usage_payload(usage: Usage) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
         "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+    }
+
+
+async def collect(chunks: AsyncIterator[Mapping[str, Any]]) -> dict[str, Any]:
+    """A whole `chat.completion` from a provider's stream, for providers that have no
+    separate non-streaming call."""
+    collector, tools = Collector(), ToolCallRepair()
+    async for chunk in chunks:
+        choices = [repair_choice(c, tools) for c in chunk.get("choices") or []]
+        collector.add({**chunk, "choices": choices})
+    return collector.completion(id="", created=0, model="")
+
+
+def repair_completion_choice(choice: Mapping[str, Any], position: int) -> dict[str, Any]:
+    """A non-streamed choice as every client needs it: `role`, `content` and `refusal` always
+    present, string tool-call ids, and OpenAI's finish reasons only."""
+    message = dict(choice.get("message") or {})
+    message["role"] = "assistant"
+    message.setdefault("content", None)
+    message.setdefault("refusal", None)
+    calls = message.get("tool_calls")
+    if calls:
+        message["tool_calls"] = [
+            {
+                **call,
+                "id": str(call.get("id") or new_call_id()),
+                "type": call.get("type") or "function",
+            }
+            for call in calls
+        ]
+    return {
+        "index": choice.get("index", position),
+        "message": message,
+        "logprobs": choice.get("logprobs"),
+        "finish_reason": finish_reason(choice.get("finish_reason"))
+        or ("tool_calls" if calls else "stop"),
     }

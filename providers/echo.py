@@ -22,7 +22,7 @@ from typing import Any
 from domain.catalog import ModelEntry
 from domain.metering import Usage
 from providers.base import Chunk
-from providers.chunks import usage_payload
+from providers.chunks import collect, usage_payload
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 WORD = re.compile(r"\s*\S+\s*|\s+")
@@ -184,3 +184,6 @@ class Echo:
             completion_tokens=result.completion_tokens * len(choices),
         )
         yield _chunk([], usage_payload(usage))
+
+    async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        return await collect(self.stream_chat(body, model))

@@ -20,11 +20,14 @@ from providers import upstream
 from providers.base import Chunk
 
 
-def to_upstream(body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+def to_upstream(body: Mapping[str, Any], model: ModelEntry, *, stream: bool) -> dict[str, Any]:
     request = dict(body)
     request["model"] = model.upstream_id
-    request["stream"] = True
-    request["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    request["stream"] = stream
+    if stream:
+        request["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    else:  # OpenAI refuses stream_options on a non-streaming request
+        request.pop("stream_options", None)
     return request
 
 
@@ -45,15 +48,18 @@ class OpenAICompatible:
     client: httpx.AsyncClient
     extra_headers: Mapping[str, str]
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "text/event-stream", **self.extra_headers}
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept, **self.extra_headers}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
 
     async def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
         url = f"{self.base_url}/chat/completions"
-        events = upstream.stream_events(self.client, url, to_upstream(body, model), self._headers())
+        request = to_upstream(body, model, stream=True)
+        events = upstream.stream_events(
+            self.client, url, request, self._headers("text/event-stream")
+        )
         async for event in events:
             if event.data.strip() == "[DONE]":
                 # Read on to the end of the body so httpx can reuse the connection.
@@ -66,3 +72,13 @@ class OpenAICompatible:
             if failure is not None:
                 raise failure
             yield payload
+
+    async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        url = f"{self.base_url}/chat/completions"
+        request = to_upstream(body, model, stream=False)
+        answer = await upstream.post_json(
+            self.client, url, request, self._headers("application/json")
+        )
+        if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+            raise UpstreamError("The upstream provider sent a malformed response.")
+        return answer

@@ -12,8 +12,12 @@ from providers.chunks import (
     ToolCallRepair,
     finish_reason,
     repair_choice,
+    repair_completion_choice,
     usage_from,
     usage_payload,
+)
+from providers.chunks import (
+    collect as collect_stream,
 )
 
 # --- ToolCallRepair -------------------------------------------------------------------------
@@ -459,3 +463,44 @@ def test_usage_payload_round_trips_through_usage_from():
     usage = Usage(prompt_tokens=7, completion_tokens=3, cached_tokens=2)
     assert usage_payload(usage)["total_tokens"] == 10
     assert usage_from(usage_payload(usage)) == usage
+
+
+def test_non_streamed_choice_gets_every_field_clients_read() -> None:
+    repaired = repair_completion_choice(
+        {"message": {"content": "hi"}, "finish_reason": ""}, position=2
+    )
+    assert repaired == {
+        "index": 2,
+        "message": {"role": "assistant", "content": "hi", "refusal": None},
+        "logprobs": None,
+        "finish_reason": "stop",
+    }
+
+
+def test_non_streamed_tool_calls_get_string_ids_and_their_finish_reason() -> None:
+    repaired = repair_completion_choice(
+        {
+            "index": 0,
+            "message": {"tool_calls": [{"id": 7, "function": {"name": "f", "arguments": "{}"}}]},
+        },
+        position=0,
+    )
+    [call] = repaired["message"]["tool_calls"]
+    assert call["id"] == "7" and call["type"] == "function"
+    assert repaired["finish_reason"] == "tool_calls"
+    assert repaired["message"]["content"] is None
+
+
+async def test_collect_turns_a_stream_into_one_completion_with_its_usage() -> None:
+    async def stream():  # type: ignore[no-untyped-def]
+        yield {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}]}
+        yield {"choices": [{"index": 0, "delta": {"content": "lo"}, "finish_reason": "stop"}]}
+        yield {
+            "choices": [],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+        }
+
+    completion = await collect_stream(stream())
+    assert completion["choices"][0]["message"]["content"] == "Hello"
+    assert completion["choices"][0]["finish_reason"] == "stop"
+    assert completion["usage"]["total_tokens"] == 5

@@ -26,7 +26,7 @@ def wait_for(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untype
     return False
 
 
-def test_request_goes_upstream_with_upstream_id_its_key_and_usage_asked(
+def test_request_goes_upstream_with_the_upstream_id_and_its_key(
     gateway: Gateway, fake_openai: FakeOpenAIUpstream
 ) -> None:
     fake_openai.reply("Hi!", prompt_tokens=9, completion_tokens=2)
@@ -40,6 +40,16 @@ def test_request_goes_upstream_with_upstream_id_its_key_and_usage_asked(
     assert request.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
     assert request.body["model"] == "gpt-5-mini"
     assert request.body["temperature"] == 0.2
+    assert request.body["stream"] is False
+    assert "stream_options" not in request.body  # OpenAI refuses it without stream
+
+
+def test_a_stream_always_asks_the_upstream_for_usage(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    list(gateway.client().chat.completions.create(model=MODEL, messages=HELLO, stream=True))
+    [request] = fake_openai.requests
+    assert request.body["stream"] is True
     assert request.body["stream_options"] == {"include_usage": True}
 
 
