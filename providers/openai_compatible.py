@@ -7,6 +7,7 @@ always requested (`stream_options.include_usage`) so that every stream can be me
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,11 @@ class OpenAICompatible:
     client: httpx.AsyncClient
     extra_headers: Mapping[str, str]
 
+    @functools.cached_property
+    def chat_url(self) -> httpx.URL:
+        # Parsed once: httpx parses a string URL on every request (about 30 µs).
+        return httpx.URL(f"{self.base_url}/chat/completions")
+
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, **self.extra_headers}
         if self.api_key:
@@ -55,7 +61,7 @@ class OpenAICompatible:
         return headers
 
     async def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
-        url = f"{self.base_url}/chat/completions"
+        url = self.chat_url
         request = to_upstream(body, model, stream=True)
         events = upstream.stream_events(
             self.client, url, request, self._headers("text/event-stream")
@@ -74,7 +80,7 @@ class OpenAICompatible:
             yield payload
 
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
-        url = f"{self.base_url}/chat/completions"
+        url = self.chat_url
         request = to_upstream(body, model, stream=False)
         answer = await upstream.post_json(
             self.client, url, request, self._headers("application/json")

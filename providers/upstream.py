@@ -97,7 +97,7 @@ def transport_error(exc: httpx.HTTPError) -> GatewayError:
 
 async def post_json(
     client: httpx.AsyncClient,
-    url: str,
+    url: httpx.URL | str,
     body: Mapping[str, Any],
     headers: Mapping[str, str],
     read_error: ErrorReader = openai_error_fields,
@@ -116,7 +116,7 @@ async def post_json(
 
 async def stream_events(
     client: httpx.AsyncClient,
-    url: str,
+    url: httpx.URL | str,
     body: Mapping[str, Any],
     headers: Mapping[str, str],
     read_error: ErrorReader = openai_error_fields,
