@@ -28,8 +28,10 @@ serve: $(STAMP)
 	$(BIN)/gunicorn 'gateway.app:create_app_from_env()' -k uvicorn_worker.UvicornWorker \
 		--bind $(HOST):$(PORT) --workers $${WORKERS:-2} --graceful-timeout 30
 
-## The whole test suite (unit, end-to-end with the official SDK, Schemathesis).
+## The whole test suite (unit, end-to-end with the official SDK, Schemathesis, PostgreSQL).
+## PostgreSQL is installed if missing; the tests start their own server on loopback.
 test: $(STAMP)
+	bash tests/services/ensure-postgres.sh
 	$(BIN)/pytest -p no:cacheprovider
 
 check: $(STAMP)

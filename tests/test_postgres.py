@@ -1,0 +1,106 @@
+"""The gateway on PostgreSQL (`DATABASE_URL`): migrations, and a daily limit that holds when
+several gateways, each with its own connections, admit requests at once."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import openai
+import pytest
+from sqlalchemy import create_engine, text
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from storage import usage
+from storage.migrate import upgrade
+from tests.conftest import SERVER_SECRET, run_db, seed
+from tests.fakes.server import serve_asgi
+from tests.services.postgres import local_postgres, server_bin
+
+pytestmark = pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    with local_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(postgres_server: str) -> str:
+    """A fresh, migrated database."""
+    name = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    return url
+
+
+def test_limit_holds_across_gateways_sharing_one_postgres(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "WMGW_SERVER_SECRET": SERVER_SECRET,
+            "WMGW_DATA_DIR": str(tmp_path),
+        }
+    )
+    _, workspace_id, key = seed(settings.database_url, settings.server_secret, daily_limit=12)
+    with ExitStack() as stack:
+        urls = [stack.enter_context(serve_asgi(create_app(settings))) for _ in range(3)]
+
+        async def burst() -> list[object]:
+            clients = [
+                openai.AsyncOpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
+                for url in urls
+            ]
+            calls = [
+                clients[i % len(clients)].chat.completions.create(
+                    model="writingmate/echo", messages=[{"role": "user", "content": "hi"}]
+                )
+                for i in range(60)
+            ]
+            results = await asyncio.gather(*calls, return_exceptions=True)
+            for client in clients:
+                await client.close()
+            return results
+
+        results = asyncio.run(burst())
+    admitted = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, openai.RateLimitError)]
+    assert (len(admitted), len(refused)) == (12, 48)
+    report = run_db(database_url, lambda conn: usage.daily_report(conn, workspace_id))
+    assert report[0]["messages"] == 12 and report[0]["requests"] == 12
+
+
+def test_streams_and_errors_are_metered_on_postgres(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "WMGW_SERVER_SECRET": SERVER_SECRET,
+            "WMGW_DATA_DIR": str(tmp_path),
+        }
+    )
+    _, workspace_id, key = seed(settings.database_url, settings.server_secret, daily_limit=None)
+    with serve_asgi(create_app(settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
+        chunks = list(
+            client.chat.completions.create(
+                model="writingmate/echo",
+                messages=[{"role": "user", "content": "stream me"}],
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        with pytest.raises(openai.NotFoundError):
+            client.chat.completions.create(
+                model="nope/nope", messages=[{"role": "user", "content": "x"}]
+            )
+    assert chunks[-1].usage.completion_tokens == 2
+    [row] = run_db(database_url, usage.ledger_rows)
+    assert (row["workspace_id"], row["status"], row["messages"]) == (workspace_id, "completed", 1)
