@@ -19,10 +19,13 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from domain.catalog import ModelEntry
 from domain.metering import Usage
 from providers.base import Chunk
 from providers.chunks import collect, usage_payload
+from providers.rows import Row
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 WORD = re.compile(r"\s*\S+\s*|\s+")
@@ -187,3 +190,7 @@ class Echo:
 
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         return await collect(self.stream_chat(body, model))
+
+
+def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:
+    return Echo(name=row["name"])

@@ -17,8 +17,9 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
-from providers import upstream
+from providers import rows, upstream
 from providers.base import Chunk
+from providers.rows import Row
 
 
 def to_upstream(body: Mapping[str, Any], model: ModelEntry, *, stream: bool) -> dict[str, Any]:
@@ -88,3 +89,13 @@ class OpenAICompatible:
         if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
             raise UpstreamError("The upstream provider sent a malformed response.")
         return answer
+
+
+def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAICompatible:
+    return OpenAICompatible(
+        name=row["name"],
+        base_url=rows.base_url(row, env) or "",
+        api_key=rows.api_key(row, env),
+        client=client,
+        extra_headers=dict(row.get("headers") or {}),
+    )

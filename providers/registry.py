@@ -1,52 +1,31 @@
 """Providers by name, built from the catalog's provider rows. A new OpenAI-compatible upstream
-is a new row; a new wire format is a new entry in KINDS."""
+is a new row; a new wire format is a new entry in KINDS: the `build(row, env, client)` function
+of its module, imported only when a row of that kind is configured."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
 from providers.base import ChatProvider
-from providers.echo import Echo
-from providers.openai_compatible import OpenAICompatible
+from providers.rows import Row, is_configured
 
-Row = Mapping[str, Any]
+Build = Callable[[Row, Mapping[str, str], httpx.AsyncClient], ChatProvider]
 
-
-def _base_url(row: Row, env: Mapping[str, str]) -> str | None:
-    override = env.get(row.get("base_url_env") or "")
-    url = override or row.get("base_url")
-    return str(url).rstrip("/") if url else None
-
-
-def is_configured(row: Row, env: Mapping[str, str]) -> bool:
-    """A provider is usable when it has its key (if it needs one) and a base URL (if remote)."""
-    if row.get("api_key_env") and not env.get(row["api_key_env"]):
-        return False
-    return row["kind"] == "echo" or _base_url(row, env) is not None
-
-
-def _openai_compatible(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> ChatProvider:
-    return OpenAICompatible(
-        name=row["name"],
-        base_url=_base_url(row, env) or "",
-        api_key=env.get(row.get("api_key_env") or ""),
-        client=client,
-        extra_headers=dict(row.get("headers") or {}),
-    )
-
-
-def _echo(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> ChatProvider:
-    return Echo(name=row["name"])
-
-
-KINDS: dict[str, Callable[[Row, Mapping[str, str], httpx.AsyncClient], ChatProvider]] = {
-    "openai_compatible": _openai_compatible,
-    "echo": _echo,
+KINDS: dict[str, str] = {
+    "echo": "providers.echo",
+    "openai_compatible": "providers.openai_compatible",
+    "anthropic": "providers.anthropic",
+    "gemini": "providers.gemini",
 }
+
+
+def builder(kind: str) -> Build:
+    build: Build = importlib.import_module(KINDS[kind]).build
+    return build
 
 
 @dataclass(frozen=True)
@@ -66,7 +45,7 @@ def build_registry(
 ) -> Registry:
     return Registry(
         {
-            row["name"]: KINDS[row["kind"]](row, env, client)
+            row["name"]: builder(row["kind"])(row, env, client)
             for row in rows
             if is_configured(row, env)
         }
