@@ -48,7 +48,7 @@ def hash_secret(secret: str) -> str:
 
 
 def generate(server_secret: bytes) -> NewKey:
-    key_id = _b64(secrets.token_bytes(12))
+    key_id = secrets.token_hex(8)  # hex: never starts with "-", which a shell reads as a flag
     secret = _b64(secrets.token_bytes(32))
     plaintext = f"{PREFIX}.{key_id}.{secret}.{_sign(server_secret, key_id, secret)}"
     return NewKey(key_id=key_id, secret_hash=hash_secret(secret), plaintext=plaintext)

@@ -140,3 +140,8 @@ def test_redact_keeps_the_bearer_word_and_surrounding_text():
 def test_redact_leaves_ordinary_text_alone():
     text = "The model `gpt-4o` does not exist."
     assert keys.redact(text) == text
+
+
+def test_key_ids_never_start_with_a_dash_so_the_cli_takes_them_as_arguments() -> None:
+    ids = [keys.generate(b"s" * 32).key_id for _ in range(300)]
+    assert not any(key_id.startswith("-") for key_id in ids)
