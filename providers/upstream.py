@@ -52,21 +52,36 @@ def _retry_after_ms(headers: Mapping[str, str]) -> str | None:
         return None
 
 
+def _retry_delay_ms(body: Any) -> str | None:
+    """Google's `RetryInfo.retryDelay` ("37s") in an error's `details`."""
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return str(int(float(delay[:-1]) * 1000))
+            except ValueError:
+                return None
+    return None
+
+
 def status_error(
     status: int, headers: Mapping[str, str], body: bytes, read: ErrorReader = openai_error_fields
 ) -> GatewayError:
     """What a client should see when the upstream answered `status`."""
     try:
-        message, param, code = read(json.loads(body))
+        parsed = json.loads(body)
+        message, param, code = read(parsed)
     except (ValueError, AttributeError):
-        message, param, code = None, None, None
+        parsed, (message, param, code) = None, (None, None, None)
     message = redact(message or f"The upstream provider answered HTTP {status}.")
     if status in (400, 422):
         return InvalidRequest(message, param=param, code=code)
     if status == 413:
         return PayloadTooLarge(message)
     if status == 429 and code != "insufficient_quota":
-        retry = _retry_after_ms(headers)
+        retry = _retry_after_ms(headers) or _retry_delay_ms(parsed)
         return RateLimited(message, headers={"retry-after-ms": retry} if retry else {})
     if status in (408, 504):
         return UpstreamTimeout(f"The upstream provider timed out: {message}")

@@ -268,3 +268,17 @@ def _through_aiohttp_transport(cause: Exception) -> httpx.HTTPError:
 )
 def test_aiohttp_transport_failures_keep_their_meaning(cause: Exception, status: int) -> None:
     assert transport_error(_through_aiohttp_transport(cause)).status == status
+
+
+def test_google_retry_delay_in_the_body_becomes_retry_after_ms() -> None:
+    body = {
+        "error": {
+            "code": 429,
+            "message": "Resource exhausted",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}],
+        }
+    }
+    error = status_error(429, {}, json.dumps(body).encode())
+    assert error.status == 429
+    assert error.headers["retry-after-ms"] == "37000"
