@@ -1,0 +1,564 @@
+"""Anthropic's Messages API (`POST /v1/messages`) behind our OpenAI-shaped contract.
+
+Translation is pure functions on plain data:
+
+- `to_upstream(body, upstream_id, stream=...)`: an OpenAI chat request as a Messages request.
+- `to_completion(message, json_tool=...)`: a Messages response as a `chat.completion`.
+- `StreamTranslator.feed(event, data)`: one Messages SSE event as zero or more
+  `chat.completion.chunk`s (it remembers which content block is which tool call).
+
+The `Anthropic` provider class does only I/O. What is mapped, approximated or refused is listed
+in docs/providers/anthropic.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from domain.catalog import ModelEntry
+from domain.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamUnavailable
+from domain.keys import redact
+from providers import rows, upstream
+from providers.base import Chunk
+from providers.rows import Row
+
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096
+THINKING_BUDGETS = {
+    "minimal": 1024,
+    "low": 1024,
+    "medium": 4096,
+    "high": 16384,
+    "xhigh": 32768,
+    "max": 32768,
+}
+FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+JSON_INSTRUCTION = "Respond with a single JSON object only, with no text before or after it."
+_DATA_URL = re.compile(
+    r"^data:(?P<type>[^;,]+)(?P<params>(?:;[^;,]*)*?);base64,(?P<data>.*)$", re.S
+)
+_TOOL_ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
+
+Json = dict[str, Any]
+
+
+# ----------------------------------------------------------------------------------------------
+# Request: OpenAI chat request -> Messages request
+# ----------------------------------------------------------------------------------------------
+
+
+def _refuse(message: str, param: str) -> InvalidRequest:
+    return InvalidRequest(message, param=param, code="unsupported_parameter")
+
+
+def _tool_id(value: Any) -> str:
+    """Anthropic tool ids must match ^[a-zA-Z0-9_-]+$; other clients' ids may not."""
+    return _TOOL_ID_UNSAFE.sub("_", str(value or "")) or "call"
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(p.get("text") or p.get("refusal") or "") for p in content if isinstance(p, dict)
+        )
+    return ""
+
+
+def image_block(url: str) -> Json:
+    """An `image_url` as an Anthropic image: data URLs inline (base64), others by URL."""
+    match = _DATA_URL.match(url)
+    if match:
+        source = {"type": "base64", "media_type": match["type"], "data": match["data"]}
+        return {"type": "image", "source": source}
+    if url.startswith("data:"):
+        raise InvalidRequest(
+            "Image data URLs must be base64-encoded (data:<type>;base64,...).",
+            param="messages",
+            code="invalid_image_url",
+        )
+    return {"type": "image", "source": {"type": "url", "url": url}}
+
+
+def _file_block(file: Mapping[str, Any]) -> Json:
+    match = _DATA_URL.match(str(file.get("file_data") or ""))
+    if not match:
+        raise _refuse(
+            "Anthropic models take files only inline, as `file.file_data` base64 data URLs.",
+            "messages",
+        )
+    source = {"type": "base64", "media_type": match["type"], "data": match["data"]}
+    return {"type": "document", "source": source}
+
+
+def content_blocks(content: Any) -> list[Json]:
+    """A user or assistant message's content as Anthropic content blocks (empty text dropped:
+    Anthropic refuses empty text blocks)."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    blocks: list[Json] = []
+    for part in content:
+        kind = part.get("type")
+        if kind == "text" and part.get("text"):
+            blocks.append({"type": "text", "text": part["text"]})
+        elif kind == "refusal" and part.get("refusal"):
+            blocks.append({"type": "text", "text": part["refusal"]})
+        elif kind == "image_url":
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, Mapping) else image
+            blocks.append(image_block(str(url or "")))
+        elif kind == "file":
+            blocks.append(_file_block(part.get("file") or {}))
+        elif kind == "input_audio":
+            raise _refuse("Anthropic models do not accept audio input.", "messages")
+    return blocks
+
+
+def _tool_use(call: Mapping[str, Any]) -> Json:
+    function = call.get("function") or {}
+    arguments = function.get("arguments") or "{}"
+    try:
+        value = json.loads(arguments) if isinstance(arguments, str) else arguments
+    except ValueError as exc:
+        raise InvalidRequest(
+            "An assistant tool call's `function.arguments` is not valid JSON.", param="messages"
+        ) from exc
+    return {
+        "type": "tool_use",
+        "id": _tool_id(call.get("id")),
+        "name": str(function.get("name") or ""),
+        "input": value if isinstance(value, dict) else {"value": value},
+    }
+
+
+def _append(turns: list[Json], role: str, blocks: list[Json]) -> None:
+    """Consecutive turns of one role become one turn (tool results and the user's next words
+    share a user turn, results first)."""
+    if not blocks:
+        return
+    if turns and turns[-1]["role"] == role:
+        turns[-1]["content"].extend(blocks)
+    else:
+        turns.append({"role": role, "content": blocks})
+
+
+def _simplify(turn: Json) -> Json:
+    """A turn that is one text block is sent as a plain string, as Anthropic's examples do."""
+    blocks = turn["content"]
+    if len(blocks) == 1 and blocks[0]["type"] == "text" and set(blocks[0]) == {"type", "text"}:
+        return {"role": turn["role"], "content": blocks[0]["text"]}
+    return turn
+
+
+def split_messages(messages: list[Mapping[str, Any]]) -> tuple[str | None, list[Json]]:
+    """(the system prompt, the user/assistant turns) of an OpenAI conversation."""
+    system: list[str] = []
+    turns: list[Json] = []
+    for message in messages:
+        role = message.get("role")
+        if role in ("system", "developer"):
+            text = _text_of(message.get("content"))
+            if text:
+                system.append(text)
+        elif role == "user":
+            _append(turns, "user", content_blocks(message.get("content")))
+        elif role == "assistant":
+            blocks = content_blocks(message.get("content"))
+            blocks.extend(_tool_use(call) for call in message.get("tool_calls") or [])
+            _append(turns, "assistant", blocks)
+        elif role in ("tool", "function"):
+            result = {
+                "type": "tool_result",
+                "tool_use_id": _tool_id(message.get("tool_call_id") or message.get("name")),
+                "content": _text_of(message.get("content")),
+            }
+            _append(turns, "user", [result])
+    return ("\n\n".join(system) or None), [_simplify(turn) for turn in turns]
+
+
+def _tool(tool: Mapping[str, Any]) -> Json:
+    if tool.get("type") not in (None, "function"):
+        raise _refuse("Anthropic models take only `function` tools.", "tools")
+    function = tool.get("function") or {}
+    converted: Json = {
+        "name": str(function.get("name") or ""),
+        "input_schema": function.get("parameters") or {"type": "object", "properties": {}},
+    }
+    if function.get("description"):
+        converted["description"] = function["description"]
+    return converted
+
+
+def _tool_choice(choice: Any) -> Json | None:
+    if choice is None or choice == "auto":
+        return {"type": "auto"}
+    if choice == "none":
+        return {"type": "none"}
+    if choice == "required":
+        return {"type": "any"}
+    if isinstance(choice, Mapping) and choice.get("type") == "function":
+        return {"type": "tool", "name": str((choice.get("function") or {}).get("name") or "")}
+    raise _refuse("This `tool_choice` is not supported by Anthropic models.", "tool_choice")
+
+
+def json_tool_name(body: Mapping[str, Any]) -> str | None:
+    """The forced tool that carries a `json_schema` answer, when the request uses one."""
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") != "json_schema" or body.get("tools"):
+        return None
+    schema = response_format.get("json_schema") or {}
+    return str(schema.get("name") or "json_response")
+
+
+def _response_format(body: Mapping[str, Any], request: Json, system: list[str]) -> None:
+    response_format = body.get("response_format") or {}
+    kind = response_format.get("type")
+    if kind == "json_object":
+        system.append(JSON_INSTRUCTION)
+    elif kind == "json_schema":
+        spec = response_format.get("json_schema") or {}
+        schema = spec.get("schema") or {"type": "object"}
+        name = json_tool_name(body)
+        if name is None:  # the client's own tools are in play: instruct instead of forcing
+            system.append(
+                f"{JSON_INSTRUCTION} It must match this JSON Schema: {json.dumps(schema)}"
+            )
+            return
+        tool: Json = {"name": name, "input_schema": schema}
+        tool["description"] = spec.get("description") or "Give the answer as this tool's input."
+        request["tools"] = [tool]
+        request["tool_choice"] = {"type": "tool", "name": name}
+
+
+def _thinking_allowed(body: Mapping[str, Any], request: Json) -> bool:
+    """Anthropic refuses thinking with a forced tool, and in a tool loop it would need the
+    signed thinking blocks of the previous assistant turn, which OpenAI clients cannot send."""
+    if (request.get("tool_choice") or {}).get("type") in ("any", "tool"):
+        return False
+    messages = body.get("messages") or []
+    return not (messages and messages[-1].get("role") in ("tool", "function"))
+
+
+def to_upstream(body: Mapping[str, Any], upstream_id: str, *, stream: bool) -> Json:
+    """The Messages request for an OpenAI chat request (InvalidRequest for what it refuses)."""
+    if (body.get("n") or 1) > 1:
+        raise _refuse("Anthropic models return one choice: `n` must be 1.", "n")
+    if body.get("logprobs"):
+        raise _refuse("Anthropic models do not return log probabilities.", "logprobs")
+    if "audio" in (body.get("modalities") or []):
+        raise _refuse("Anthropic models do not produce audio.", "modalities")
+    system_text, messages = split_messages(list(body.get("messages") or []))
+    system = [system_text] if system_text else []
+    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    request: Json = {
+        "model": upstream_id,
+        "max_tokens": int(requested or DEFAULT_MAX_TOKENS),
+        "messages": messages,
+    }
+    tools = [_tool(tool) for tool in body.get("tools") or []]
+    if tools:
+        request["tools"] = tools
+        choice = _tool_choice(body.get("tool_choice"))
+        if body.get("parallel_tool_calls") is False and choice and choice["type"] != "none":
+            choice["disable_parallel_tool_use"] = True
+        request["tool_choice"] = choice
+    _response_format(body, request, system)
+    stops = body.get("stop")
+    stops = [stops] if isinstance(stops, str) else [s for s in stops or [] if s]
+    if stops:
+        request["stop_sequences"] = stops
+    budget = THINKING_BUDGETS.get(str(body.get("reasoning_effort") or ""))
+    if budget and _thinking_allowed(body, request):
+        request["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        if request["max_tokens"] <= budget:
+            request["max_tokens"] = budget + int(requested or DEFAULT_MAX_TOKENS)
+    else:  # Anthropic refuses sampling changes with thinking on
+        if body.get("temperature") is not None:
+            request["temperature"] = min(float(body["temperature"]), 1.0)
+        if body.get("top_p") is not None:
+            request["top_p"] = body["top_p"]
+    if system:
+        request["system"] = "\n\n".join(system)
+    if body.get("user"):
+        request["metadata"] = {"user_id": str(body["user"])}
+    if stream:
+        request["stream"] = True
+    return request
+
+
+# ----------------------------------------------------------------------------------------------
+# Response: Messages response -> chat.completion
+# ----------------------------------------------------------------------------------------------
+
+
+def finish_reason(stop_reason: Any, json_tool: str | None = None) -> str:
+    reason = FINISH_REASONS.get(str(stop_reason), "stop")
+    return "stop" if json_tool and reason == "tool_calls" else reason
+
+
+def usage(raw: Mapping[str, Any]) -> Json:
+    """Anthropic usage as OpenAI's: prompt tokens include cache reads and writes."""
+    cache_read = int(raw.get("cache_read_input_tokens") or 0)
+    cache_write = int(raw.get("cache_creation_input_tokens") or 0)
+    prompt = int(raw.get("input_tokens") or 0) + cache_read + cache_write
+    completion = int(raw.get("output_tokens") or 0)
+    payload: Json = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cache_read},
+    }
+    thinking = (raw.get("output_tokens_details") or {}).get("thinking_tokens")
+    if thinking is not None:
+        payload["completion_tokens_details"] = {"reasoning_tokens": int(thinking)}
+    return payload
+
+
+def to_completion(message: Mapping[str, Any], json_tool: str | None = None) -> Json:
+    """A `chat.completion` for a Messages response (ids, model and created are relabelled by
+    the gateway afterwards)."""
+    text: list[str] = []
+    reasoning: list[str] = []
+    calls: list[Json] = []
+    for block in message.get("content") or []:
+        kind = block.get("type")
+        if kind == "text":
+            text.append(str(block.get("text") or ""))
+        elif kind == "thinking":
+            reasoning.append(str(block.get("thinking") or ""))
+        elif kind == "tool_use" and json_tool and block.get("name") == json_tool:
+            text.append(json.dumps(block.get("input") or {}))
+        elif kind == "tool_use":
+            arguments = json.dumps(block.get("input") or {})
+            function = {"name": block.get("name") or "", "arguments": arguments}
+            calls.append({"id": block.get("id"), "type": "function", "function": function})
+    result: Json = {
+        "role": "assistant",
+        "content": "".join(text) if text or not calls else None,
+        "refusal": None,
+    }
+    if reasoning:
+        result["reasoning_content"] = "".join(reasoning)
+    if calls:
+        result["tool_calls"] = calls
+    choice = {
+        "index": 0,
+        "message": result,
+        "logprobs": None,
+        "finish_reason": finish_reason(message.get("stop_reason"), json_tool),
+    }
+    return {
+        "id": message.get("id") or "",
+        "object": "chat.completion",
+        "created": 0,
+        "model": message.get("model") or "",
+        "choices": [choice],
+        "usage": usage(message.get("usage") or {}),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Stream: Messages SSE events -> chat.completion.chunks
+# ----------------------------------------------------------------------------------------------
+
+
+def read_error(body: Any) -> tuple[str | None, str | None, str | None]:
+    """(message, param, code) from Anthropic's `{"type":"error","error":{type, message}}`."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None, None, None
+    message = error.get("message")
+    kind = error.get("type")
+    code = None if kind in (None, "invalid_request_error") else str(kind)
+    return (str(message) if message is not None else None), None, code
+
+
+def stream_error(data: Mapping[str, Any]) -> GatewayError:
+    """What an `event: error` after the 200 headers becomes."""
+    message, _, kind = read_error(data)
+    text = redact(message or "unknown error")
+    if kind in ("overloaded_error", "rate_limit_error"):
+        return UpstreamUnavailable(f"The upstream provider is overloaded or unavailable: {text}")
+    return UpstreamError(f"The upstream provider failed mid-stream: {text}")
+
+
+def _chunk(delta: Json, finish: str | None = None) -> Chunk:
+    choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+    return {"object": "chat.completion.chunk", "choices": [choice]}
+
+
+@dataclass
+class StreamTranslator:
+    """Messages stream events in, OpenAI chunks out. Pure apart from its own bookkeeping:
+    which block index is which tool call, the usage so far, the JSON-answer tool."""
+
+    json_tool: str | None = None
+    tool_index: dict[int, int] = field(default_factory=dict)  # block index -> tool_calls index
+    tool_arguments: dict[int, bool] = field(default_factory=dict)  # block -> sent any argument
+    json_blocks: set[int] = field(default_factory=set)
+    raw_usage: Json = field(default_factory=dict)
+    usage_sent: bool = False
+
+    def feed(self, event: str | None, data: Mapping[str, Any]) -> list[Chunk]:
+        kind = data.get("type") or event
+        handler = getattr(self, f"_on_{kind}", None)
+        return handler(data) if handler is not None else []  # ping and unknown events
+
+    def finish(self) -> list[Chunk]:
+        """At the end of the body: the usage chunk, unless `message_stop` already sent it."""
+        if self.usage_sent or not self.raw_usage:
+            return []
+        self.usage_sent = True
+        return [{"object": "chat.completion.chunk", "choices": [], "usage": usage(self.raw_usage)}]
+
+    def _on_error(self, data: Mapping[str, Any]) -> list[Chunk]:
+        raise stream_error(data)
+
+    def _on_message_start(self, data: Mapping[str, Any]) -> list[Chunk]:
+        self.raw_usage.update((data.get("message") or {}).get("usage") or {})
+        return [_chunk({"role": "assistant", "content": ""})]
+
+    def _on_content_block_start(self, data: Mapping[str, Any]) -> list[Chunk]:
+        index = int(data.get("index") or 0)
+        block = data.get("content_block") or {}
+        kind = block.get("type")
+        if kind == "text" and block.get("text"):
+            return [_chunk({"content": block["text"]})]
+        if kind != "tool_use":
+            return []
+        if self.json_tool and block.get("name") == self.json_tool:
+            self.json_blocks.add(index)
+            return []
+        position = len(self.tool_index)
+        self.tool_index[index] = position
+        self.tool_arguments[index] = False
+        call = {
+            "index": position,
+            "id": str(block.get("id") or ""),
+            "type": "function",
+            "function": {"name": str(block.get("name") or ""), "arguments": ""},
+        }
+        return [_chunk({"tool_calls": [call]})]
+
+    def _on_content_block_delta(self, data: Mapping[str, Any]) -> list[Chunk]:
+        index = int(data.get("index") or 0)
+        delta = data.get("delta") or {}
+        kind = delta.get("type")
+        if kind == "text_delta" and delta.get("text"):
+            return [_chunk({"content": delta["text"]})]
+        if kind == "thinking_delta" and delta.get("thinking"):
+            return [_chunk({"reasoning_content": delta["thinking"]})]
+        if kind != "input_json_delta" or not delta.get("partial_json"):
+            return []  # signature_delta, citations_delta, empty fragments
+        fragment = str(delta["partial_json"])
+        if index in self.json_blocks:
+            return [_chunk({"content": fragment})]
+        if index not in self.tool_index:
+            return []
+        self.tool_arguments[index] = True
+        call = {"index": self.tool_index[index], "function": {"arguments": fragment}}
+        return [_chunk({"tool_calls": [call]})]
+
+    def _on_content_block_stop(self, data: Mapping[str, Any]) -> list[Chunk]:
+        index = int(data.get("index") or 0)
+        if index in self.tool_index and not self.tool_arguments[index]:
+            # A call with no input sent no fragment: clients parse the arguments as JSON.
+            self.tool_arguments[index] = True
+            call = {"index": self.tool_index[index], "function": {"arguments": "{}"}}
+            return [_chunk({"tool_calls": [call]})]
+        return []
+
+    def _on_message_delta(self, data: Mapping[str, Any]) -> list[Chunk]:
+        # Usage in message_delta is cumulative: it replaces what message_start said.
+        self.raw_usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+        stop_reason = (data.get("delta") or {}).get("stop_reason")
+        if not stop_reason:
+            return []
+        return [_chunk({}, finish_reason(stop_reason, self.json_tool))]
+
+    def _on_message_stop(self, data: Mapping[str, Any]) -> list[Chunk]:
+        return self.finish()
+
+
+# ----------------------------------------------------------------------------------------------
+# I/O
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Anthropic:
+    name: str
+    base_url: str
+    api_key: str | None
+    client: httpx.AsyncClient
+    extra_headers: Mapping[str, str]
+
+    @functools.cached_property
+    def messages_url(self) -> httpx.URL:
+        return httpx.URL(f"{self.base_url}/v1/messages")
+
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {
+            "Accept": accept,
+            "anthropic-version": API_VERSION,
+            "content-type": "application/json",
+            **self.extra_headers,
+        }
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        return headers
+
+    async def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
+        request = to_upstream(body, model.upstream_id, stream=True)
+        translator = StreamTranslator(json_tool=json_tool_name(body))
+        events = upstream.stream_events(
+            self.client, self.messages_url, request, self._headers("text/event-stream"), read_error
+        )
+        async for event in events:
+            try:
+                data = json.loads(event.data)
+            except ValueError as exc:
+                raise UpstreamError("The upstream provider sent a malformed stream.") from exc
+            if not isinstance(data, dict):
+                raise UpstreamError("The upstream provider sent a malformed stream.")
+            for chunk in translator.feed(event.event, data):
+                yield chunk
+        for chunk in translator.finish():
+            yield chunk
+
+    async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        request = to_upstream(body, model.upstream_id, stream=False)
+        answer = await upstream.post_json(
+            self.client, self.messages_url, request, self._headers("application/json"), read_error
+        )
+        if not isinstance(answer, dict) or not isinstance(answer.get("content"), list):
+            raise UpstreamError("The upstream provider sent a malformed response.")
+        return to_completion(answer, json_tool_name(body))
+
+
+def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Anthropic:
+    return Anthropic(
+        name=row["name"],
+        base_url=rows.base_url(row, env) or "",
+        api_key=rows.api_key(row, env),
+        client=client,
+        extra_headers=dict(row.get("headers") or {}),
+    )
