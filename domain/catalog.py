@@ -21,17 +21,24 @@ class ModelEntry:
     capabilities: frozenset[str] = frozenset()
     plans: frozenset[str] = frozenset({ALL_PLANS})
     context_length: int | None = None
+    pricing: Mapping[str, str] | None = None  # USD per token, as strings (OpenRouter's form)
 
     def allowed_on(self, plan: str) -> bool:
         return ALL_PLANS in self.plans or plan in self.plans
 
     def as_openai(self) -> dict[str, Any]:
-        return {
+        """OpenAI's four fields, plus OpenRouter's `context_length` and `pricing` when known."""
+        model: dict[str, Any] = {
             "id": self.slug,
             "object": "model",
             "created": self.created,
             "owned_by": self.owned_by,
         }
+        if self.context_length is not None:
+            model["context_length"] = self.context_length
+        if self.pricing:
+            model["pricing"] = dict(self.pricing)
+        return model
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,16 @@ class Catalog:
     @classmethod
     def of(cls, entries: Iterable[ModelEntry]) -> Catalog:
         return cls({entry.slug: entry for entry in entries})
+
+    def with_synced(self, entries: Iterable[ModelEntry], configured: Iterable[str]) -> Catalog:
+        """Add synced models (OpenRouter's list). A slug configured by hand keeps its own
+        route while its provider is configured; otherwise the synced model serves it."""
+        ready = set(configured)
+        merged = {e.slug: e for e in entries}
+        for slug, entry in self.models.items():
+            if entry.provider in ready or slug not in merged:
+                merged[slug] = entry
+        return Catalog(merged)
 
     def visible(self, plan: str, configured: Iterable[str]) -> list[ModelEntry]:
         """Models a workspace on `plan` can call, given the providers that are configured."""
@@ -85,4 +102,5 @@ def entry_from_config(row: Mapping[str, Any]) -> ModelEntry:
         capabilities=frozenset(row.get("capabilities", [])),
         plans=frozenset(str(p) for p in plans),
         context_length=row.get("context_length"),
+        pricing=row.get("pricing") or None,
     )

@@ -60,6 +60,7 @@ def bearer_security(services: Services) -> type[BearerSecurityHandler]:
 def lifespan(services: Services) -> Callable[[Any], Any]:
     @asynccontextmanager
     async def run(_app: Any) -> AsyncIterator[None]:
+        await services.load_synced_models()
         try:
             yield
         finally:

@@ -8,12 +8,13 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.catalog import Catalog
+from domain.catalog import Catalog, entry_from_config
 from gateway.auth import Authenticator
 from gateway.catalog_file import load_catalog
 from gateway.metering import Meter
 from gateway.settings import Settings
 from providers.registry import Registry, build_registry
+from storage import synced_models
 from storage.engine import create_engine
 from storage.group_commit import GroupCommit
 
@@ -27,6 +28,13 @@ class Services:
     registry: Registry
     auth: Authenticator
     meter: Meter
+
+    async def load_synced_models(self) -> None:
+        """Add the model lists synced by `wmgw models sync-openrouter` to the catalog."""
+        async with self.engine.connect() as conn:
+            rows = await synced_models.all_rows(conn)
+        synced = [entry_from_config(row) for row in rows]
+        self.catalog = self.catalog.with_synced(synced, self.registry.configured)
 
     async def aclose(self) -> None:
         await self.http.aclose()

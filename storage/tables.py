@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -99,4 +100,14 @@ ledger = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("request_id", name="uq_ledger_request_id"),
     Index("ix_ledger_workspace_created", "workspace_id", "created_at"),
+)
+
+# Model lists synced from upstreams (`wmgw models sync`), merged into the catalog at start-up.
+synced_models = Table(
+    "synced_models",
+    metadata,
+    Column("slug", String(300), primary_key=True),
+    Column("provider", String(64), nullable=False, index=True),
+    Column("row", JSON, nullable=False),  # the catalog row, as catalog.yaml would spell it
+    Column("synced_at", DateTime(timezone=True), nullable=False),
 )

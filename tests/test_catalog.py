@@ -188,20 +188,33 @@ def test_entry_from_config_reads_every_field():
     assert entry.context_length == 400_000
 
 
-def test_as_openai_is_exactly_the_openai_model_object():
+def test_as_openai_is_the_openai_model_object():
     entry = entry_from_config(
-        {
-            "slug": "openai/gpt-5",
-            "provider": "openai",
-            "created": 1754524800,
-            "capabilities": ["chat"],
-            "plans": ["pro"],
-            "context_length": 1000,
-        }
+        {"slug": "openai/gpt-5", "provider": "openai", "created": 1754524800, "plans": ["pro"]}
     )
     assert entry.as_openai() == {
         "id": "openai/gpt-5",
         "object": "model",
         "created": 1754524800,
         "owned_by": "openai",
+    }
+
+
+def test_as_openai_adds_context_length_and_prices_when_known_as_openrouter_does():
+    entry = entry_from_config(
+        {
+            "slug": "deepseek/deepseek-chat",
+            "provider": "openrouter",
+            "created": 1,
+            "context_length": 1000,
+            "pricing": {"prompt": "0.000001", "completion": "0.000002"},
+        }
+    )
+    assert entry.as_openai() == {
+        "id": "deepseek/deepseek-chat",
+        "object": "model",
+        "created": 1,
+        "owned_by": "deepseek",
+        "context_length": 1000,
+        "pricing": {"prompt": "0.000001", "completion": "0.000002"},
     }

@@ -1,0 +1,105 @@
+"""OpenRouter's 200+ models through the gateway: synced by `wmgw models sync-openrouter`,
+listed by GET /models with context length and prices, and routed to OpenRouter."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openai
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, seed
+from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.fakes.server import serve_asgi
+
+WMGW = Path(sys.executable).parent / "wmgw"
+SAMPLE = Path(__file__).parent / "fixtures" / "openrouter-models.json"
+
+
+def fake_openrouter_models(key: str) -> Starlette:
+    """`GET /api/v1/models` as OpenRouter serves it (PROVIDERS.md 3.6)."""
+
+    async def models(request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Bearer {key}":
+            return JSONResponse(
+                {"error": {"message": "No auth credentials found", "code": 401}}, 401
+            )
+        return JSONResponse(json.loads(SAMPLE.read_text()))
+
+    return Starlette(routes=[Route("/api/v1/models", models)])
+
+
+@pytest.fixture
+def environ(
+    tmp_path: Path, migrated_template: Path, fake_openai: FakeOpenAIUpstream
+) -> dict[str, str]:
+    shutil.copy(migrated_template, tmp_path / "gateway.db")
+    return {
+        "WMGW_DATA_DIR": str(tmp_path),
+        "WMGW_SERVER_SECRET": SERVER_SECRET,
+        "WMGW_VALIDATE_RESPONSES": "1",
+        "WMGW_OPENROUTER_API_KEY": UPSTREAM_KEY,
+        "WMGW_OPENROUTER_BASE_URL": f"{fake_openai.base_url}/v1",
+    }
+
+
+def wmgw(environ: dict[str, str], *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | environ
+    done = subprocess.run([str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_synced_models_are_listed_with_context_length_and_prices(environ: dict[str, str]) -> None:
+    print(wmgw(environ, "models", "sync-openrouter", "--file", str(SAMPLE)))
+    settings = Settings.from_env(environ)
+    _, _, key = seed(settings.database_url, settings.server_secret, None)
+    with serve_asgi(create_app(settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
+        models = {m.id: m for m in client.models.list()}
+        deepseek = client.models.retrieve("deepseek/deepseek-chat-v3.1")
+    assert len(models) > 30
+    sonnet = models["anthropic/claude-sonnet-4.5"]
+    assert sonnet.owned_by == "anthropic"
+    assert sonnet.model_extra == {
+        "context_length": 1_000_000,
+        "pricing": {"prompt": "0.000003", "completion": "0.000015"},
+    }
+    assert deepseek.id == "deepseek/deepseek-chat-v3.1"
+
+
+def test_sync_fetches_the_list_from_openrouter_with_the_key(environ: dict[str, str]) -> None:
+    with serve_asgi(fake_openrouter_models(UPSTREAM_KEY)) as url:
+        environ = {**environ, "WMGW_OPENROUTER_BASE_URL": f"{url}/api/v1"}
+        out = wmgw(environ, "models", "sync-openrouter")
+    assert out.split()[0].isdigit() and int(out.split()[0]) > 30
+
+
+def test_an_openrouter_model_is_routed_to_openrouter(
+    environ: dict[str, str], fake_openai: FakeOpenAIUpstream
+) -> None:
+    wmgw(environ, "models", "sync-openrouter", "--file", str(SAMPLE))
+    settings = Settings.from_env(environ)
+    _, _, key = seed(settings.database_url, settings.server_secret, None)
+    fake_openai.reply("from openrouter", prompt_tokens=7, completion_tokens=2)
+    with serve_asgi(create_app(settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
+        completion = client.chat.completions.create(
+            model="anthropic/claude-sonnet-4.5", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert completion.choices[0].message.content == "from openrouter"
+    assert completion.model == "anthropic/claude-sonnet-4.5"
+    [request] = fake_openai.requests
+    assert request.body["model"] == "anthropic/claude-sonnet-4.5"
+    assert request.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
