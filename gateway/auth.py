@@ -8,15 +8,16 @@ how long a revoked key keeps working (`WMGW_KEY_CACHE_SECONDS`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain import keys
+from domain import keys, sealing
 from domain.errors import InvalidApiKey, PermissionDenied
-from storage import accounts
+from storage import accounts, provider_keys
 
 T = TypeVar("T")
 TOUCH_EVERY = timedelta(minutes=1)
@@ -31,6 +32,11 @@ class Caller:
     workspace_id: str
     plan: str
     daily_message_limit: int | None
+    # The user's own upstream keys (BYOK) by provider; kept out of repr so no log shows them.
+    own_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def own_key(self, provider: str) -> str | None:
+        return self.own_keys.get(provider)
 
 
 class TTLCache(Generic[T]):
@@ -70,6 +76,7 @@ class Authenticator:
         self.server_secret = server_secret
         self.owners: TTLCache[accounts.KeyOwner] = TTLCache(cache_seconds)
         self.access: TTLCache[accounts.WorkspaceAccess] = TTLCache(cache_seconds)
+        self.user_keys: TTLCache[dict[str, str]] = TTLCache(cache_seconds)
 
     async def caller(self, token: str, workspace_header: str | None, request_id: str) -> Caller:
         parsed = keys.parse(self.server_secret, token)
@@ -88,7 +95,23 @@ class Authenticator:
             workspace_id=access.workspace_id,
             plan=access.plan,
             daily_message_limit=access.daily_message_limit,
+            own_keys=await self._own_keys(owner.user_id),
         )
+
+    async def _own_keys(self, user_id: str) -> dict[str, str]:
+        """The user's BYOK keys, unsealed (a key that no longer opens is ignored)."""
+        found = self.user_keys.get(user_id)
+        if found is None:
+            async with self.engine.connect() as conn:
+                sealed = await provider_keys.sealed_for(conn, user_id)
+            found = {}
+            for provider, token in sealed.items():
+                try:
+                    found[provider] = sealing.unseal(self.server_secret, token, user_id)
+                except sealing.Unsealable:
+                    continue
+            self.user_keys.put(user_id, found)
+        return found
 
     async def _owner(self, key_id: str) -> accounts.KeyOwner | None:
         owner = self.owners.get(key_id)

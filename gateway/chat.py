@@ -136,7 +136,8 @@ class ChatRun:
 
     @property
     def remaining(self) -> int | None:
-        return self.admission.allowance.remaining
+        allowance = self.admission.allowance
+        return allowance.remaining if allowance is not None else None
 
     def chunks(self) -> AsyncGenerator[Chunk, None]:
         return self.provider.stream_chat(self.body, self.model)  # type: ignore[return-value]
@@ -150,7 +151,7 @@ class ChatRun:
         route = (ENDPOINT, self.model.slug, self.model.provider)
         with anyio.CancelScope(shield=True):
             allowance = await self.meter.settle(self.caller, self.admission, route, outcome)
-        return allowance.remaining
+        return allowance.remaining if allowance is not None else None
 
     async def complete(self) -> tuple[dict[str, Any], dict[str, str]]:
         """One `chat.completion`, from the provider's non-streaming call."""
@@ -171,14 +172,18 @@ class ChatRun:
 
 
 async def begin_chat(services: Services, caller: Caller, body: Mapping[str, Any]) -> ChatRun:
-    """Route the model (404/403) and admit the request against the daily limit (429)."""
+    """Route the model (404/403) and admit the request against the daily limit (429). With the
+    user's own key for the model's provider (BYOK), the request goes out with that key and
+    draws on no limit."""
     model = services.catalog.route(body["model"], caller.plan, services.registry.configured)
-    admission = await services.meter.admit(caller)
+    provider = services.registry.get(model.provider)
+    own = services.registry.with_user_key(model.provider, caller.own_key(model.provider))
+    admission = await services.meter.admit(caller, charged=own is None)
     return ChatRun(
         caller=caller,
         body=body,
         model=model,
-        provider=services.registry.get(model.provider),
+        provider=own or provider,
         meter=services.meter,
         admission=admission,
         relabel=Relabel(model=model.slug),

@@ -32,12 +32,12 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain import keys
+from domain import keys, sealing
 from gateway.catalog_file import load_catalog
 from gateway.settings import Settings
 from providers import rows
 from providers.openrouter_models import catalog_rows
-from storage import accounts, synced_models, usage
+from storage import accounts, provider_keys, synced_models, usage
 from storage.engine import create_engine
 from storage.migrate import upgrade
 
@@ -210,6 +210,33 @@ async def models_sync_openrouter(
     return 0
 
 
+async def byok_set(conn: AsyncConnection, args: argparse.Namespace, settings: Settings) -> int:
+    """The key is read from standard input, never from the command line (shell history)."""
+    user_id = await _user_id(conn, args.user)
+    if not args.provider_row_allows_byok:
+        raise CliError(f"provider {args.provider!r} does not take users' own keys")
+    key = sys.stdin.readline().strip()
+    if not key:
+        raise CliError("no key on standard input")
+    sealed = sealing.seal(settings.server_secret, key, user_id)
+    await provider_keys.put(conn, user_id, args.provider, sealed)
+    print(f"{args.provider} key stored for {args.user}")
+    return 0
+
+
+async def byok_remove(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
+    if not await provider_keys.remove(conn, await _user_id(conn, args.user), args.provider):
+        raise CliError(f"{args.user} has no {args.provider} key")
+    print(f"{args.provider} key removed for {args.user}")
+    return 0
+
+
+async def byok_list(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
+    providers = await provider_keys.providers_for(conn, await _user_id(conn, args.user))
+    print("\n".join(providers) if providers else "(none)")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wmgw", description="Manage the Writingmate gateway.")
     sub = parser.add_subparsers(dest="group", required=True)
@@ -275,6 +302,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--file", help="read the list from a saved /models response instead")
     p.set_defaults(run=models_sync_openrouter)
 
+    byok = group("byok")
+    p = byok.add_parser("set", help="store a user's own upstream key, read from standard input")
+    p.add_argument("user")
+    p.add_argument("--provider", default="openrouter")
+    p.set_defaults(run=byok_set)
+    p = byok.add_parser("remove")
+    p.add_argument("user")
+    p.add_argument("--provider", default="openrouter")
+    p.set_defaults(run=byok_remove)
+    p = byok.add_parser("list", help="the providers a user has their own key for")
+    p.add_argument("user")
+    p.set_defaults(run=byok_list)
+
     p = sub.add_parser("usage", help="requests, tokens and messages per day")
     p.add_argument("--workspace")
     p.add_argument("--days", type=int, default=30)
@@ -304,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(bootstrap(settings))
     upgrade(settings.database_url)
     try:
+        if args.group == "byok" and args.action == "set":
+            args.provider_row_allows_byok = bool(_provider_row(settings, args.provider).get("byok"))
         return asyncio.run(_run(args.run, args, settings))
     except CliError as exc:
         print(f"wmgw: {exc}", file=sys.stderr)

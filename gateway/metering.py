@@ -20,7 +20,7 @@ from storage.group_commit import GroupCommit
 class Admission:
     day: date
     reserved: int
-    allowance: DailyAllowance
+    allowance: DailyAllowance | None  # None: the request draws on no limit (BYOK)
     started: float
 
 
@@ -40,8 +40,12 @@ class Meter:
     def __init__(self, writer: GroupCommit) -> None:
         self.writer = writer
 
-    async def admit(self, caller: Caller) -> Admission:
+    async def admit(self, caller: Caller, *, charged: bool = True) -> Admission:
+        """Reserve a message before the upstream call; a request on the user's own upstream
+        key (`charged=False`) draws on no limit and reserves nothing."""
         day = quota_day()
+        if not charged:
+            return Admission(day, 0, None, time.monotonic())
         reserve = partial(
             usage_store.reserve,
             workspace_id=caller.workspace_id,
@@ -64,7 +68,7 @@ class Meter:
         admission: Admission,
         route: tuple[str, str, str],  # endpoint, model slug, provider
         outcome: Outcome,
-    ) -> DailyAllowance:
+    ) -> DailyAllowance | None:
         endpoint, model, provider = route
         row = usage_store.LedgerRow(
             request_id=caller.request_id,
@@ -79,11 +83,15 @@ class Meter:
             cached_tokens=outcome.usage.cached_tokens,
             messages=outcome.messages,
             usage_estimated=outcome.usage.estimated,
+            byok=admission.allowance is None,
             status=outcome.status,
             http_status=outcome.http_status,
             duration_ms=int((time.monotonic() - admission.started) * 1000),
             created_at=datetime.now(UTC),
         )
+        if admission.allowance is None:
+            await self.writer.run(partial(usage_store.record, row=row))
+            return None
         settle = partial(
             usage_store.settle,
             day=admission.day,

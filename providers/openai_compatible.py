@@ -7,6 +7,7 @@ always requested (`stream_options.include_usage`) so that every stream can be me
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -49,6 +50,9 @@ class OpenAICompatible:
     api_key: str | None
     client: httpx.AsyncClient
     extra_headers: Mapping[str, str]
+
+    def with_api_key(self, api_key: str) -> OpenAICompatible:
+        return dataclasses.replace(self, api_key=api_key)
 
     @functools.cached_property
     def chat_url(self) -> httpx.URL:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, cast
 
 import httpx
 
@@ -28,9 +29,14 @@ def builder(kind: str) -> Build:
     return build
 
 
+class KeyedProvider(ChatProvider, Protocol):
+    def with_api_key(self, api_key: str) -> ChatProvider: ...
+
+
 @dataclass(frozen=True)
 class Registry:
     providers: Mapping[str, ChatProvider] = field(default_factory=dict)
+    byok: frozenset[str] = frozenset()  # providers whose rows say `byok: true`
 
     @property
     def configured(self) -> frozenset[str]:
@@ -39,14 +45,19 @@ class Registry:
     def get(self, name: str) -> ChatProvider:
         return self.providers[name]
 
+    def with_user_key(self, name: str, api_key: str | None) -> ChatProvider | None:
+        """The provider calling out with a user's own key, where the provider allows it."""
+        if api_key is None or name not in self.byok:
+            return None
+        provider = self.providers[name]
+        return cast(KeyedProvider, provider).with_api_key(api_key)
+
 
 def build_registry(
     rows: Sequence[Row], env: Mapping[str, str], client: httpx.AsyncClient
 ) -> Registry:
+    ready = [row for row in rows if is_configured(row, env)]
     return Registry(
-        {
-            row["name"]: builder(row["kind"])(row, env, client)
-            for row in rows
-            if is_configured(row, env)
-        }
+        {row["name"]: builder(row["kind"])(row, env, client) for row in ready},
+        byok=frozenset(row["name"] for row in ready if row.get("byok")),
     )

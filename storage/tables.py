@@ -94,6 +94,7 @@ ledger = Table(
     Column("cached_tokens", Integer, nullable=False),
     Column("messages", Integer, nullable=False),
     Column("usage_estimated", Boolean, nullable=False),
+    Column("byok", Boolean, nullable=False, default=False),
     Column("status", String(32), nullable=False),
     Column("http_status", Integer, nullable=False),
     Column("duration_ms", BigInteger, nullable=False),
@@ -110,4 +111,14 @@ synced_models = Table(
     Column("provider", String(64), nullable=False, index=True),
     Column("row", JSON, nullable=False),  # the catalog row, as catalog.yaml would spell it
     Column("synced_at", DateTime(timezone=True), nullable=False),
+)
+
+# Users' own upstream keys (BYOK), sealed with domain.sealing; never logged or returned.
+provider_keys = Table(
+    "provider_keys",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id"), primary_key=True),
+    Column("provider", String(64), primary_key=True),
+    Column("sealed_key", String(1000), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -34,6 +34,7 @@ class LedgerRow:
     cached_tokens: int
     messages: int
     usage_estimated: bool
+    byok: bool
     status: str
     http_status: int
     duration_ms: int
@@ -103,6 +104,11 @@ def settle(
     totals = conn.execute(_SETTLE, params).one()
     conn.execute(_LEDGER_INSERT, row.values())
     return DailyAllowance(limit=limit, used=totals.used, reserved=totals.reserved)
+
+
+def record(conn: Connection, row: LedgerRow) -> None:
+    """A ledger row for a request that draws on no limit (the user's own upstream key)."""
+    conn.execute(_LEDGER_INSERT, row.values())
 
 
 async def daily_report(

@@ -115,6 +115,7 @@ def fake_openai_server() -> Iterator[FakeOpenAIUpstream]:
 @pytest.fixture
 def fake_openai(fake_openai_server: FakeOpenAIUpstream) -> FakeOpenAIUpstream:
     fake_openai_server.reset()
+    fake_openai_server.api_key = UPSTREAM_KEY
     return fake_openai_server
 
 

@@ -19,7 +19,8 @@ from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, seed
+from storage import usage
+from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 
@@ -103,3 +104,45 @@ def test_an_openrouter_model_is_routed_to_openrouter(
     [request] = fake_openai.requests
     assert request.body["model"] == "anthropic/claude-sonnet-4.5"
     assert request.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+
+
+def test_byok_requests_use_the_users_key_are_marked_and_draw_on_no_limit(
+    environ: dict[str, str], fake_openai: FakeOpenAIUpstream
+) -> None:
+    wmgw(environ, "models", "sync-openrouter", "--file", str(SAMPLE))
+    settings = Settings.from_env(environ)
+    _, _, key = seed(settings.database_url, settings.server_secret, daily_limit=1)
+    own_key = "sk-or-v1-users-own-key-0123456789"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | environ
+    stored = subprocess.run(
+        [str(WMGW), "byok", "set", "dev@example.com"],
+        input=own_key + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert stored.returncode == 0, stored.stderr
+    assert own_key not in stored.stdout and own_key not in wmgw(
+        environ, "byok", "list", "dev@example.com"
+    )
+    fake_openai.api_key = own_key  # the upstream accepts only the user's own key now
+    with serve_asgi(create_app(settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
+        for _ in range(3):  # the plan allows one message a day
+            client.chat.completions.create(
+                model="deepseek/deepseek-chat-v3.1", messages=[{"role": "user", "content": "hi"}]
+            )
+        client.chat.completions.create(
+            model="writingmate/echo", messages=[{"role": "user", "content": "hi"}]
+        )
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(
+                model="writingmate/echo", messages=[{"role": "user", "content": "hi"}]
+            )
+    fake_openai.api_key = UPSTREAM_KEY
+    assert [r.headers["authorization"] for r in fake_openai.requests] == [f"Bearer {own_key}"] * 3
+    rows = run_db(settings.database_url, usage.ledger_rows)
+    assert [row["byok"] for row in rows] == [True, True, True, False]
+    database = (Path(environ["WMGW_DATA_DIR"]) / "gateway.db").read_bytes()
+    assert own_key.encode() not in database
