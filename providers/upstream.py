@@ -88,6 +88,13 @@ def status_error(
     if status in (401, 403, 404):
         # Our credentials or configuration, not the caller's: never blame their key.
         return UpstreamError(f"The upstream provider refused the gateway's request: {message}")
+    if status == 402:
+        # The upstream account is out of credit (OpenRouter): retrying will not help.
+        return UpstreamUnavailable(
+            f"The upstream provider account has no credit left: {message}",
+            code="upstream_insufficient_credit",
+            headers={"x-should-retry": "false"},
+        )
     if status in (429, 503, 529):
         return UpstreamUnavailable(f"The upstream provider is overloaded or unavailable: {message}")
     return UpstreamError(f"The upstream provider failed: {message}")

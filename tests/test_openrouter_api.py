@@ -104,6 +104,7 @@ def test_an_openrouter_model_is_routed_to_openrouter(
     [request] = fake_openai.requests
     assert request.body["model"] == "anthropic/claude-sonnet-4.5"
     assert request.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    assert request.headers["x-title"] == "Writingmate Gateway"
 
 
 def test_byok_requests_use_the_users_key_are_marked_and_draw_on_no_limit(

@@ -282,3 +282,11 @@ def test_google_retry_delay_in_the_body_becomes_retry_after_ms() -> None:
     error = status_error(429, {}, json.dumps(body).encode())
     assert error.status == 429
     assert error.headers["retry-after-ms"] == "37000"
+
+
+def test_an_upstream_account_out_of_credit_is_503_that_clients_do_not_retry() -> None:
+    body = {"error": {"code": 402, "message": "Insufficient credits"}}
+    error = status_error(402, {}, json.dumps(body).encode())
+    assert error.status == 503 and error.code == "upstream_insufficient_credit"
+    assert "Insufficient credits" in error.message
+    assert error.headers["x-should-retry"] == "false"
