@@ -18,7 +18,7 @@ install: $(STAMP)
 
 ## Run the gateway on the embedded SQLite default (first run prints a developer key once).
 run: $(STAMP)
-	$(BIN)/wmgw bootstrap
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/wmgw bootstrap
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn --factory gateway.app:create_app_from_env \
 		--host $(HOST) --port $(PORT) --no-access-log --timeout-graceful-shutdown 30
 

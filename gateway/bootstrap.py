@@ -25,6 +25,7 @@ Try it:
       -H "Content-Type: application/json" \\
       -d '{{"model": "writingmate/echo", "messages": [{{"role": "user", "content": "Hello!"}}]}}'
 
+    pip install openai   # the official SDK, if you do not have it yet
     python -c "from openai import OpenAI; c = OpenAI(base_url='{base_url}', api_key='{key}'); \\
 print(c.chat.completions.create(model='writingmate/echo', \\
 messages=[{{'role': 'user', 'content': 'Hello!'}}]).choices[0].message.content)"
