@@ -35,7 +35,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from .server import serve_asgi
+from .server import answer_lifespan, lower_headers, read_body, serve_asgi
 
 JSON = dict[str, Any]
 
@@ -212,22 +212,12 @@ class FakeAnthropicUpstream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        raw = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            await answer_lifespan(receive, send)
+            return
+        raw = await read_body(receive)
+        if raw is None:
+            return
+        headers = lower_headers(scope)
         if scope["method"] != "POST" or scope["path"] != "/v1/messages":
             await self._json(send, 404, error_body("not_found_error", "Not found"))
             return

@@ -33,7 +33,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
-from .server import serve_asgi
+from .server import answer_lifespan, lower_headers, read_body, serve_asgi
 
 JSON = dict[str, Any]
 CallSpec = tuple[str, Mapping[str, Any]]
@@ -302,25 +302,14 @@ class FakeGeminiUpstream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        raw = b"".join(chunks)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        raw = await read_body(receive)
+        if raw is None:
+            return
+        headers = lower_headers(scope)
         query = scope.get("query_string", b"").decode("latin-1")
         params = {k: v[-1] for k, v in parse_qs(query).items()}
         try:

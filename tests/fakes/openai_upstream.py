@@ -38,7 +38,7 @@ from typing import Any
 import anyio
 from starlette.types import Receive, Scope, Send
 
-from .server import serve_asgi
+from .server import answer_lifespan, read_body, serve_asgi
 
 __all__ = [
     "CallRecord",
@@ -458,28 +458,6 @@ class _Exchange:
         await self.send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """Read the whole request body; ``None`` if the client left first."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
 _PARSE_ERROR = openai_error(
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
     "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not "
@@ -681,11 +659,11 @@ class FakeOpenAIUpstream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await answer_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         if raw is None:
             return
         request = self._record(scope, raw)

@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["serve_asgi"]
+__all__ = ["answer_lifespan", "lower_headers", "read_body", "serve_asgi"]
 
 
 @contextmanager
@@ -104,3 +104,30 @@ def _wait_until_serving(
         time.sleep(0.01)
     server.should_exit = True
     raise RuntimeError(f"uvicorn on {host}:{port} did not start within {timeout} s")
+
+
+async def answer_lifespan(receive: Receive, send: Send) -> None:
+    """Answer uvicorn's lifespan messages for a fake that has nothing to start or stop."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body; ``None`` if the client left first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def lower_headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
