@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+import orjson
+from starlette.responses import Response
 
 from gateway.chat import MeteredStream, begin_chat, metering_headers, open_stream
 from gateway.services import Services
@@ -23,4 +24,4 @@ async def create_chat_completion(
             run, frames, media_type="text/event-stream; charset=utf-8", headers=headers
         )
     completion, headers = await run.complete()
-    return JSONResponse(completion, headers=headers)
+    return Response(orjson.dumps(completion), media_type="application/json", headers=headers)

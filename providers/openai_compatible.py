@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
@@ -76,7 +76,7 @@ class OpenAICompatible:
                 # Read on to the end of the body so httpx can reuse the connection.
                 continue
             try:
-                payload = json.loads(event.data)
+                payload = orjson.loads(event.data)
             except ValueError as exc:
                 raise UpstreamError("The upstream provider sent a malformed stream.") from exc
             failure = error_in_stream(payload)

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 DONE = b"data: [DONE]\n\n"
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
@@ -93,14 +95,18 @@ async def events(chunks: AsyncIterable[bytes]) -> AsyncIterator[Event]:
         yield event
 
 
-def _dumps(payload: Any) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-
-
 def encode(payload: Any, event: str | None = None) -> bytes:
-    """One event: `data: <compact json>` (with an `event:` line when named), blank line."""
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {_dumps(payload)}\n\n".encode()
+    """One event: `data: <compact json>` (with an `event:` line when named), blank line.
+    orjson: the relay encodes every chunk, and it is several times faster than json here."""
+    head = f"event: {event}\n".encode() if event else b""
+    return head + b"data: " + _dumps(payload) + b"\n\n"
+
+
+def _dumps(payload: Any) -> bytes:
+    try:
+        return orjson.dumps(payload)
+    except TypeError:  # what orjson refuses (integers past 64 bits), json still writes
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def comment(text: str = "ping") -> bytes:
