@@ -37,7 +37,8 @@ TOKENS_PER_REPLY = 3
 
 @functools.cache
 def encoding() -> tiktoken.Encoding:
-    """Loaded once (about 0.3 s); the app loads it at start-up, off the event loop."""
+    """Loaded once, on first use (about 0.3 s and 45 MB, so only by workers that need an
+    estimate); the gateway calls the estimates from a worker thread, never on the loop."""
     ranks = load_tiktoken_bpe(str(CL100K_FILE), expected_hash=CL100K_SHA256)
     return tiktoken.Encoding(
         name="cl100k_base",

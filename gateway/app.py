@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio.to_thread
 from connexion import AsyncApp
 from connexion.lifecycle import ConnexionRequest
 from connexion.options import SwaggerUIOptions
@@ -18,7 +17,6 @@ from connexion.security import BearerSecurityHandler
 from connexion.utils import get_function_from_name
 from starlette.types import ASGIApp
 
-from domain import tokens
 from gateway import error_responses
 from gateway.connexion_speed import decorate_handlers_once
 from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
@@ -62,7 +60,6 @@ def bearer_security(services: Services) -> type[BearerSecurityHandler]:
 def lifespan(services: Services) -> Callable[[Any], Any]:
     @asynccontextmanager
     async def run(_app: Any) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(tokens.encoding)  # 0.3 s, not on the event loop later
         await services.load_synced_models()
         try:
             yield

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.to_thread
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -101,13 +102,20 @@ class Relabel:
         self.finished = self.finished or choice["finish_reason"] is not None
 
     def final_usage(self, body: Mapping[str, Any]) -> Usage:
+        """The upstream's usage, or else an estimate with the offline tokenizer (made once)."""
+        if self.usage is None:
+            self.usage = Usage(
+                prompt_tokens=estimate_prompt_tokens(body.get("messages") or []),
+                completion_tokens=estimate_tokens("".join(self.produced)),
+                estimated=True,
+            )
+        return self.usage
+
+    async def measured_usage(self, body: Mapping[str, Any]) -> Usage:
+        """final_usage, with any tokenizing (and the tokenizer's first load) off the loop."""
         if self.usage is not None:
             return self.usage
-        return Usage(
-            prompt_tokens=estimate_prompt_tokens(body.get("messages") or []),
-            completion_tokens=estimate_tokens("".join(self.produced)),
-            estimated=True,
-        )
+        return await anyio.to_thread.run_sync(self.final_usage, body)
 
     def usage_chunk(self, usage: Usage) -> Chunk:
         payload = self.raw_usage if self.usage is usage and self.raw_usage else usage_payload(usage)
@@ -147,9 +155,10 @@ class ChatRun:
         if self.settled:
             return None
         self.settled = True
-        outcome = Outcome(self.relabel.final_usage(self.body), status, http_status)
         route = (ENDPOINT, self.model.slug, self.model.provider)
         with anyio.CancelScope(shield=True):
+            usage = await self.relabel.measured_usage(self.body)
+            outcome = Outcome(usage, status, http_status)
             allowance = await self.meter.settle(self.caller, self.admission, route, outcome)
         return allowance.remaining if allowance is not None else None
 
@@ -267,5 +276,5 @@ async def _frames(
     if not run.relabel.finished:
         raise UpstreamError("The upstream stream ended before the response was complete.")
     if include_usage:
-        yield sse.encode(run.relabel.usage_chunk(run.relabel.final_usage(run.body)))
+        yield sse.encode(run.relabel.usage_chunk(await run.relabel.measured_usage(run.body)))
     yield sse.DONE
