@@ -241,19 +241,21 @@ async def open_stream(run: ChatRun) -> AsyncIterator[bytes]:
 async def relay(
     run: ChatRun, first: Chunk | None, chunks: AsyncGenerator[Chunk, None]
 ) -> AsyncIterator[bytes]:
+    """Relay the chunks as SSE. The request is metered before the stream's last frame, so a
+    client that has seen `[DONE]` (or the error event) finds its ledger row written."""
     include_usage = bool((run.body.get("stream_options") or {}).get("include_usage"))
-    status, http_status = "client_disconnected", 499
     try:
         async for frame in _frames(run, first, chunks, include_usage):
             yield frame
-        status, http_status = "completed", 200
+        await run.settle("completed", 200)
+        yield sse.DONE
     except GatewayError as exc:
         # What was streamed before the failure was delivered, so it is metered.
-        status, http_status = "interrupted", exc.status
+        await run.settle("interrupted", exc.status)
         yield sse.encode(exc.body())
     finally:
         await chunks.aclose()
-        await run.settle(status, http_status)
+        await run.settle("client_disconnected", 499)  # a no-op once settled above
 
 
 async def _chain(first: Chunk | None, rest: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
@@ -277,4 +279,3 @@ async def _frames(
         raise UpstreamError("The upstream stream ended before the response was complete.")
     if include_usage:
         yield sse.encode(run.relabel.usage_chunk(await run.relabel.measured_usage(run.body)))
-    yield sse.DONE

@@ -533,13 +533,7 @@ class Anthropic:
             self.client, self.messages_url, request, self._headers("text/event-stream"), read_error
         )
         async for event in events:
-            try:
-                data = json.loads(event.data)
-            except ValueError as exc:
-                raise UpstreamError("The upstream provider sent a malformed stream.") from exc
-            if not isinstance(data, dict):
-                raise UpstreamError("The upstream provider sent a malformed stream.")
-            for chunk in translator.feed(event.event, data):
+            for chunk in translator.feed(event.event, upstream.event_object(event)):
                 yield chunk
         for chunk in translator.finish():
             yield chunk

@@ -586,15 +586,10 @@ class Gemini:
             async for event in upstream.stream_events(
                 self.client, url, request, self._headers("text/event-stream"), read_error
             ):
-                try:
-                    payload = json.loads(event.data)
-                except ValueError as exc:
-                    raise UpstreamError("The upstream provider sent a malformed stream.") from exc
+                payload = upstream.event_object(event)
                 failure = error_of(payload)
                 if failure is not None:
                     raise failure
-                if not isinstance(payload, Mapping):
-                    raise UpstreamError("The upstream provider sent a malformed stream.")
                 for chunk in to_chunks(payload, state):
                     yield chunk
         except InvalidRequest as exc:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import orjson
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
@@ -75,10 +74,7 @@ class OpenAICompatible:
             if event.data.strip() == "[DONE]":
                 # Read on to the end of the body so httpx can reuse the connection.
                 continue
-            try:
-                payload = orjson.loads(event.data)
-            except ValueError as exc:
-                raise UpstreamError("The upstream provider sent a malformed stream.") from exc
+            payload = upstream.event_object(event)
             failure = error_in_stream(payload)
             if failure is not None:
                 raise failure

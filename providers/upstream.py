@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import orjson
 
 from domain.errors import (
     GatewayError,
@@ -115,6 +116,17 @@ def transport_error(exc: httpx.HTTPError) -> GatewayError:
     if isinstance(cause, (asyncio.TimeoutError, TimeoutError)):
         return UpstreamTimeout("The upstream provider did not answer in time.")
     return UpstreamError("The connection to the upstream provider failed.")
+
+
+def event_object(event: sse.Event) -> dict[str, Any]:
+    """A streamed event's JSON object; anything else is the upstream's failure."""
+    try:
+        payload = orjson.loads(event.data)
+    except ValueError as exc:
+        raise UpstreamError("The upstream provider sent a malformed stream.") from exc
+    if not isinstance(payload, dict):
+        raise UpstreamError("The upstream provider sent a malformed stream.")
+    return payload
 
 
 async def post_json(
