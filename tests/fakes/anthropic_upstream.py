@@ -26,16 +26,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
-from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from .server import answer_lifespan, lower_headers, read_body, serve_asgi
+from .scripted import ScriptedFake
+from .server import answer_lifespan, lower_headers, read_body
 
 JSON = dict[str, Any]
 
@@ -169,44 +167,20 @@ class _Plan:
         return [(name, {"type": name, **data}) for name, data in events]
 
 
-class FakeAnthropicUpstream:
+class FakeAnthropicUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
     def __init__(self, api_key: str = "sk-ant-fake-key") -> None:
+        super().__init__()
         self.api_key = api_key
-        self.base_url: str | None = None
-        self._lock = threading.Lock()
-        self._script: deque[Reply | Failure] = deque()
-        self._requests: list[RecordedRequest] = []
 
     # ---- scripting and observation ---------------------------------------------------------
 
     def reply(self, text: str | None = None, **options: Any) -> None:
-        with self._lock:
-            self._script.append(Reply(text=text, **options))
+        self._push([Reply(text=text, **options)])
 
     def fail(
         self, status: int, kind: str | None = None, message: str | None = None, **kw: Any
     ) -> None:
-        with self._lock:
-            self._script.append(Failure(status, kind, message, kw.get("headers")))
-
-    def reset(self) -> None:
-        with self._lock:
-            self._script.clear()
-            self._requests.clear()
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    @contextmanager
-    def serve(self) -> Iterator[str]:
-        with serve_asgi(self) as url:
-            self.base_url = url
-            try:
-                yield url
-            finally:
-                self.base_url = None
+        self._push([Failure(status, kind, message, kw.get("headers"))])
 
     # ---- ASGI ------------------------------------------------------------------------------
 
@@ -225,14 +199,12 @@ class FakeAnthropicUpstream:
             body = json.loads(raw)
         except ValueError:
             body = None
-        with self._lock:
-            self._requests.append(RecordedRequest(scope["path"], headers, body))
+        self._record(RecordedRequest(scope["path"], headers, body))
         problem = self._check(headers, body)
         if problem is not None:
             await self._json(send, problem[0], error_body(*problem[1:]))
             return
-        with self._lock:
-            scripted = self._script.popleft() if self._script else Reply()
+        scripted = self._next(Reply())
         if isinstance(scripted, Failure):
             kind = scripted.kind or ERROR_TYPES.get(scripted.status, "api_error")
             extra = dict(scripted.headers or {})

@@ -23,17 +23,15 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
-from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
-from .server import answer_lifespan, lower_headers, read_body, serve_asgi
+from .scripted import ScriptedFake
+from .server import answer_lifespan, lower_headers, read_body
 
 JSON = dict[str, Any]
 CallSpec = tuple[str, Mapping[str, Any]]
@@ -257,46 +255,22 @@ class _Plan:
         return events
 
 
-class FakeGeminiUpstream:
+class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
     """ASGI app mimicking `generativelanguage.googleapis.com` generate calls."""
 
     def __init__(self, api_key: str = "AIza-fake-gemini-key") -> None:
+        super().__init__()
         self.api_key = api_key
-        self.base_url: str | None = None
-        self._lock = threading.Lock()
-        self._script: deque[Reply | Failure] = deque()
-        self._requests: list[RecordedRequest] = []
 
     # ---- scripting ------------------------------------------------------------------------
 
     def reply(self, text: str | None = None, **options: Any) -> None:
         """Queue the next answer; `options` are the fields of :class:`Reply`."""
         calls = options.pop("function_calls", ())
-        with self._lock:
-            self._script.append(Reply(text=text, function_calls=tuple(calls), **options))
+        self._push([Reply(text=text, function_calls=tuple(calls), **options)])
 
     def fail(self, status: int = 500, body: JSON | None = None, times: int = 1) -> None:
-        with self._lock:
-            self._script.extend(Failure(status, body) for _ in range(times))
-
-    def reset(self) -> None:
-        with self._lock:
-            self._script.clear()
-            self._requests.clear()
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    @contextmanager
-    def serve(self) -> Iterator[str]:
-        with serve_asgi(self) as url:
-            self.base_url = url
-            try:
-                yield url
-            finally:
-                self.base_url = None
+        self._push(Failure(status, body) for _ in range(times))
 
     # ---- ASGI -----------------------------------------------------------------------------
 
@@ -328,8 +302,7 @@ class FakeGeminiUpstream:
             stream,
             match.group(1) if match else None,
         )
-        with self._lock:
-            self._requests.append(record)
+        self._record(record)
         key = headers.get("x-goog-api-key") or params.get("key")
         if not key:
             await _json(
@@ -352,8 +325,7 @@ class FakeGeminiUpstream:
         if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
             await _json(send, 400, google_error(400, "* GenerateContentRequest.contents: required"))
             return
-        with self._lock:
-            scripted = self._script.popleft() if self._script else Reply()
+        scripted = self._next(Reply())
         model = match.group(2)
         if isinstance(scripted, Failure):
             await _json(
