@@ -57,7 +57,8 @@ class Relabel:
         if not choices:
             return None
         for choice in choices:
-            self._remember(choice)
+            self._remember(choice["delta"])
+            self.finished = self.finished or choice["finish_reason"] is not None
         relabeled = {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -76,7 +77,7 @@ class Relabel:
             self.raw_usage, self.usage = dict(upstream["usage"]), usage_from(upstream["usage"])
         choices = [repair_completion_choice(c, i) for i, c in enumerate(upstream["choices"])]
         for choice in choices:
-            self._remember_message(choice["message"])
+            self._remember(choice["message"])
         return {
             "id": self.id,
             "object": "chat.completion",
@@ -87,19 +88,12 @@ class Relabel:
             "service_tier": upstream.get("service_tier"),
         }
 
-    def _remember_message(self, message: Mapping[str, Any]) -> None:
-        self.produced.append(message.get("content") or "")
-        for call in message.get("tool_calls") or []:
+    def _remember(self, part: Mapping[str, Any]) -> None:
+        """Keep what a delta or a message produced, for an estimate if no usage comes."""
+        self.produced.append(part.get("content") or "")
+        for call in part.get("tool_calls") or []:
             function = call.get("function") or {}
             self.produced.append(f"{function.get('name', '')}{function.get('arguments', '')}")
-
-    def _remember(self, choice: Mapping[str, Any]) -> None:
-        delta = choice["delta"]
-        self.produced.append(delta.get("content") or "")
-        for call in delta.get("tool_calls") or []:
-            function = call.get("function") or {}
-            self.produced.append(f"{function.get('name', '')}{function.get('arguments', '')}")
-        self.finished = self.finished or choice["finish_reason"] is not None
 
     def final_usage(self, body: Mapping[str, Any]) -> Usage:
         """The upstream's usage, or else an estimate with the offline tokenizer (made once)."""
@@ -117,15 +111,18 @@ class Relabel:
             return self.usage
         return await anyio.to_thread.run_sync(self.final_usage, body)
 
+    def reported_usage(self, usage: Usage) -> dict[str, Any]:
+        """The upstream's own usage object when it sent one (with its details), else ours."""
+        return self.raw_usage or usage_payload(usage)
+
     def usage_chunk(self, usage: Usage) -> Chunk:
-        payload = self.raw_usage if self.usage is usage and self.raw_usage else usage_payload(usage)
         return {
             "id": self.id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
             "choices": [],
-            "usage": payload,
+            "usage": self.reported_usage(usage),
         }
 
 
@@ -176,7 +173,7 @@ class ChatRun:
         finally:
             remaining = await self.settle(status, http_status)
         usage = self.relabel.final_usage(self.body)
-        completion["usage"] = self.relabel.raw_usage or usage_payload(usage)
+        completion["usage"] = self.relabel.reported_usage(usage)
         return completion, metering_headers(Outcome(usage, status, 200).messages, remaining)
 
 
