@@ -6,9 +6,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.errors import ModelNotFound, PermissionDenied
+from domain.errors import ModelNotFound, ModelNotSupported, PermissionDenied
 
 ALL_PLANS = "*"
+
+# What each capability lets a model serve, as the error names it.
+ENDPOINT_NAMES = {
+    "chat": "chat completions",
+    "images": "image generation",
+    "video": "video generation",
+    "transcription": "audio transcription",
+    "embeddings": "embeddings",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +87,14 @@ class Catalog:
             raise ModelNotFound(slug)
         return entry
 
-    def route(self, slug: str, plan: str, configured: Iterable[str]) -> ModelEntry:
-        """The model a request may use: 404 when unknown, 403 when the plan excludes it."""
+    def route(
+        self, slug: str, plan: str, configured: Iterable[str], capability: str = "chat"
+    ) -> ModelEntry:
+        """The model a request may use: 404 when unknown or when it lacks the endpoint's
+        capability (`chat`, `images`, ...), 403 when the plan excludes it."""
         entry = self.lookup(slug, configured)
+        if capability not in entry.capabilities:
+            raise ModelNotSupported(slug, ENDPOINT_NAMES.get(capability, capability))
         if not entry.allowed_on(plan):
             raise PermissionDenied(
                 f"Your plan does not include the model `{slug}`.",
@@ -99,7 +113,7 @@ def entry_from_config(row: Mapping[str, Any]) -> ModelEntry:
         upstream_id=str(row.get("upstream_id", slug.split("/", 1)[-1])),
         created=int(row.get("created", 0)),
         owned_by=str(row.get("owned_by", slug.split("/", 1)[0])),
-        capabilities=frozenset(row.get("capabilities", [])),
+        capabilities=frozenset(row.get("capabilities", ["chat"])),
         plans=frozenset(str(p) for p in plans),
         context_length=row.get("context_length"),
         pricing=row.get("pricing") or None,

@@ -87,6 +87,19 @@ class ModelNotFound(NotFound):
         )
 
 
+class ModelNotSupported(NotFound):
+    """A known model used on an endpoint it does not serve (an image model on chat), as
+    OpenAI answers "This is not a chat model..."."""
+
+    code = "model_not_supported"
+
+    def __init__(self, model: str, endpoint: str) -> None:
+        super().__init__(
+            f"The model `{model}` does not support {endpoint}.",
+            param="model",
+        )
+
+
 class MethodNotAllowed(GatewayError):
     status = 405
     type = "invalid_request_error"

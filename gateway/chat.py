@@ -21,6 +21,7 @@ from domain.metering import Usage
 from domain.tokens import estimate_prompt_tokens, estimate_tokens
 from gateway.auth import Caller
 from gateway.metering import Admission, Meter, Outcome
+from gateway.routing import route
 from gateway.services import Services
 from providers import sse
 from providers.base import ChatProvider, Chunk
@@ -181,18 +182,16 @@ async def begin_chat(services: Services, caller: Caller, body: Mapping[str, Any]
     """Route the model (404/403) and admit the request against the daily limit (429). With the
     user's own key for the model's provider (BYOK), the request goes out with that key and
     draws on no limit."""
-    model = services.catalog.route(body["model"], caller.plan, services.registry.configured)
-    provider = services.registry.get(model.provider)
-    own = services.registry.with_user_key(model.provider, caller.own_key(model.provider))
-    admission = await services.meter.admit(caller, charged=own is None)
+    routed = route(services, caller, body["model"], "chat", ChatProvider)
+    admission = await services.meter.admit(caller, charged=not routed.own_key)
     return ChatRun(
         caller=caller,
         body=body,
-        model=model,
-        provider=own or provider,
+        model=routed.model,
+        provider=routed.provider,
         meter=services.meter,
         admission=admission,
-        relabel=Relabel(model=model.slug),
+        relabel=Relabel(model=routed.model.slug),
     )
 
 

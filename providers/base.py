@@ -1,15 +1,17 @@
-"""What every provider offers the gateway."""
+"""What providers offer the gateway: one runtime-checkable protocol per kind of endpoint, so
+the registry can tell whether a provider's wire format serves it (`Registry.serving`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from domain.catalog import ModelEntry
 
 Chunk = dict[str, Any]
 
 
+@runtime_checkable
 class ChatProvider(Protocol):
     @property
     def name(self) -> str: ...

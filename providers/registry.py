@@ -7,13 +7,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import Protocol, TypeVar, cast
 
 import httpx
 
 from providers.base import ChatProvider
 from providers.rows import Row, is_configured
 
+P = TypeVar("P")
 Build = Callable[[Row, Mapping[str, str], httpx.AsyncClient], ChatProvider]
 
 KINDS: dict[str, str] = {
@@ -44,6 +45,12 @@ class Registry:
 
     def get(self, name: str) -> ChatProvider:
         return self.providers[name]
+
+    def serving(self, name: str, kind: type[P]) -> P | None:
+        """The provider as a `kind` (a runtime-checkable protocol of providers.base, such as
+        ImageProvider), or None when its wire format has no such endpoint."""
+        provider = self.providers[name]
+        return provider if isinstance(provider, kind) else None
 
     def with_user_key(self, name: str, api_key: str | None) -> ChatProvider | None:
         """The provider calling out with a user's own key, where the provider allows it."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from domain.catalog import ALL_PLANS, Catalog, ModelEntry, entry_from_config
-from domain.errors import ModelNotFound, NotFound, PermissionDenied
+from domain.errors import ModelNotFound, ModelNotSupported, NotFound, PermissionDenied
 
 
-def model(slug: str, provider: str, plans=(ALL_PLANS,)) -> ModelEntry:
+def model(slug: str, provider: str, plans=(ALL_PLANS,), capabilities=("chat",)) -> ModelEntry:
     return ModelEntry(
         slug=slug,
         provider=provider,
@@ -16,6 +16,7 @@ def model(slug: str, provider: str, plans=(ALL_PLANS,)) -> ModelEntry:
         created=1_700_000_000,
         owned_by=provider,
         plans=frozenset(plans),
+        capabilities=frozenset(capabilities),
     )
 
 
@@ -130,6 +131,21 @@ def test_route_to_an_unknown_model_is_404_not_403():
     assert_model_not_found(raised.value, "openai/gpt-9")
 
 
+def test_route_to_a_model_without_the_endpoints_capability_is_404_model_not_supported():
+    painter = model("openai/dall-e-3", "openai", capabilities=("images",))
+    catalog = Catalog.of([painter])
+    assert catalog.route("openai/dall-e-3", "free", ["openai"], "images") is painter
+    with pytest.raises(ModelNotSupported) as raised:
+        catalog.route("openai/dall-e-3", "free", ["openai"])
+    error = raised.value
+    assert (error.status, error.code, error.param) == (404, "model_not_supported", "model")
+    assert "chat completions" in error.message
+
+
+def test_a_catalog_row_without_capabilities_is_a_chat_model():
+    assert "chat" in entry_from_config({"slug": "x/y", "provider": "x"}).capabilities
+
+
 def test_visible_model_outside_the_plan_is_404():
     with pytest.raises(ModelNotFound) as raised:
         CATALOG.visible_model("openai/gpt-5", "free", ["openai"])
@@ -153,7 +169,7 @@ def test_entry_from_config_defaults():
         upstream_id="gpt-5",
         created=0,
         owned_by="openai",
-        capabilities=frozenset(),
+        capabilities=frozenset({"chat"}),
         plans=frozenset({ALL_PLANS}),
         context_length=None,
     )
