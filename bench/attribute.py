@@ -49,7 +49,7 @@ def patch(upto: str) -> None:
 
         allowance = DailyAllowance(limit=None, used=0, reserved=0)
 
-        async def admit(self, caller):  # type: ignore[no-untyped-def]
+        async def admit(self, caller, *, charged=True):  # type: ignore[no-untyped-def]
             return metering.Admission(None, 1, allowance, time.monotonic())
 
         async def settle(self, *args):  # type: ignore[no-untyped-def]

@@ -1,14 +1,16 @@
 """Micro-benchmarks behind the hot spots named in BENCHMARKS.md, each run in this process on a
 fresh SQLite database:
 
-1. metering, one request's worth (reserve + settle: 2 transactions, 4 statements), done
-   a. the gateway's way: gateway.metering.Meter (SQLAlchemy Core + async engine + aiosqlite);
-   b. the same SQL strings through the same async engine (`exec_driver_sql`): no statement
-      building or compilation;
-   c. the same SQL through the stdlib `sqlite3` module, synchronously;
-2. the same, 16 at a time: the pooled engine versus a single serialising connection;
+1. metering, one request's worth (reserve + settle: 2 batches, 3 statements):
+   a. one hop to a thread and back: `run_in_executor` versus a SimpleQueue and
+      `call_soon_threadsafe` (what storage/group_commit.py does);
+   b. an empty GroupCommit batch, then gateway.metering.Meter admit + settle as deployed;
+   c. the three statements on one connection, synchronously: through SQLAlchemy's
+      `Connection.execute` versus storage/direct.py (compiled once, run on the driver's cursor),
+      versus the stdlib `sqlite3` module;
+2. 16 concurrent admit + settle loops through the Meter (group commit);
 3. request-body validation of a small chat request against the operation's resolved schema:
-   jsonschema (what gateway/spec31.py runs) versus jsonschema_rs (already installed).
+   jsonschema (what gateway/spec31.py reports errors with) versus jsonschema_rs.
 
     .venv/bin/python bench/micro.py [--n 400]
 """
@@ -21,40 +23,36 @@ import dataclasses
 import datetime
 import itertools
 import os
+import queue
 import shutil
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run as bench_run  # noqa: E402
 
-RESERVE = [
-    "INSERT INTO daily_usage (workspace_id, day, used, reserved) VALUES (?, ?, 0, 0) "
-    "ON CONFLICT DO NOTHING",
-    "UPDATE daily_usage SET reserved = reserved + 1 WHERE workspace_id = ? AND day = ? "
-    "RETURNING used, reserved",
-]
 SETTLE = (
     "UPDATE daily_usage SET reserved = reserved - 1, used = used + 1 "
     "WHERE workspace_id = ? AND day = ? RETURNING used, reserved"
 )
+RESERVE = (
+    "UPDATE daily_usage SET reserved = reserved + 1 WHERE workspace_id = ? AND day = ? "
+    "AND used + reserved + 1 <= ? RETURNING used, reserved"
+)
 LEDGER = (
     "INSERT INTO ledger (request_id, user_id, workspace_id, key_id, model, provider, endpoint, "
-    "prompt_tokens, completion_tokens, cached_tokens, messages, usage_estimated, status, "
-    "http_status, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "prompt_tokens, completion_tokens, cached_tokens, messages, usage_estimated, byok, status, "
+    "http_status, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?)"
 )
+LIMIT = 10**9
 ids = itertools.count()
-
-
-def ledger_values(workspace: str) -> tuple:
-    return (
-        f"req_micro_{time.time_ns()}_{next(ids)}", "u", workspace, "k", "m", "p", "chat",
-        9, 16, 0, 1, 0, "completed", 200, 3, datetime.datetime.now().isoformat(" "),
-    )  # fmt: skip
 
 
 def per_call(n: int, started: tuple[float, float]) -> str:
@@ -65,62 +63,134 @@ def per_call(n: int, started: tuple[float, float]) -> str:
     )
 
 
+def ledger_row(workspace: str):  # type: ignore[no-untyped-def]
+    from storage.usage import LedgerRow
+
+    return LedgerRow(
+        request_id=f"req_micro_{time.time_ns()}_{next(ids)}", user_id="u",
+        workspace_id=workspace, key_id="k", model="m", provider="p", endpoint="chat",
+        prompt_tokens=9, completion_tokens=16, cached_tokens=0, messages=1,
+        usage_estimated=False, byok=False, status="completed", http_status=200, duration_ms=3,
+        created_at=datetime.datetime.now(datetime.UTC),
+    )  # fmt: skip
+
+
+async def timed(label: str, n: int, step) -> str:  # type: ignore[no-untyped-def]
+    for _ in range(30):
+        await step()
+    started = (time.process_time(), time.thread_time())
+    for _ in range(n):
+        await step()
+    return f"{label}: {per_call(n, started)}"
+
+
+async def hops(n: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    executor = ThreadPoolExecutor(1)
+    handoff: queue.SimpleQueue = queue.SimpleQueue()
+
+    def worker() -> None:
+        while (future := handoff.get()) is not None:
+            loop.call_soon_threadsafe(future.set_result, None)
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+
+    async def via_executor() -> None:
+        await loop.run_in_executor(executor, lambda: None)
+
+    async def via_simple_queue() -> None:
+        future = loop.create_future()
+        handoff.put(future)
+        await future
+
+    lines = [
+        await timed("a. hop via run_in_executor", n, via_executor),
+        await timed("a. hop via SimpleQueue + call_soon_threadsafe", n, via_simple_queue),
+    ]
+    handoff.put(None)
+    executor.shutdown()
+    return lines
+
+
 async def metering(n: int, db_path: Path, workspace: str) -> list[str]:
     from domain.metering import Usage
     from gateway.auth import Caller
     from gateway.metering import Meter, Outcome
-    from storage.engine import create_engine
+    from storage.group_commit import GroupCommit
 
-    engine = create_engine(f"sqlite+aiosqlite:///{db_path}")
-    meter = Meter(engine)
-    base = Caller("req", "u", "k", workspace, "bench", None)
+    writer = GroupCommit(f"sqlite+aiosqlite:///{db_path}")
+    meter = Meter(writer)
+    base = Caller("req", "u", "k", workspace, "bench", LIMIT)
     route = ("chat.completions", "openai/gpt-5-mini", "openai")
     outcome = Outcome(Usage(prompt_tokens=9, completion_tokens=16), "completed", 200)
 
-    async def gateway_way() -> None:
+    async def empty_batch() -> None:
+        await writer.run(lambda conn: None)
+
+    async def admit_and_settle() -> None:
         caller = dataclasses.replace(base, request_id=f"req_micro_{time.time_ns()}_{next(ids)}")
         admission = await meter.admit(caller)
         await meter.settle(caller, admission, route, outcome)
 
-    day = datetime.datetime.now(datetime.UTC).date().isoformat()
+    lines = await hops(n)
+    lines.append(await timed("b. empty GroupCommit batch", n, empty_batch))
+    lines.append(await timed("b. Meter admit + settle as deployed", n, admit_and_settle))
+    await writer.aclose()
+    return lines + statements(n, db_path, workspace)
 
-    async def driver_sql() -> None:
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql(RESERVE[0], (workspace, day))
-            (await conn.exec_driver_sql(RESERVE[1], (workspace, day))).all()
-        async with engine.begin() as conn:
-            (await conn.exec_driver_sql(SETTLE, (workspace, day))).all()
-            await conn.exec_driver_sql(LEDGER, ledger_values(workspace))
+
+def statements(n: int, db_path: Path, workspace: str) -> list[str]:
+    from sqlalchemy import insert
+
+    from storage import usage
+    from storage.group_commit import writer_engine
+    from storage.tables import ledger
+
+    day = datetime.datetime.now(datetime.UTC).date()
+    engine = writer_engine(f"sqlite:///{db_path}")
+    conn = engine.connect()
+    reserve = usage._RESERVE_WITHIN.statement  # noqa: SLF001
+    settle = usage._SETTLE.statement  # noqa: SLF001
+
+    def through_sqlalchemy() -> None:
+        with conn.begin():
+            conn.execute(reserve, {"w": workspace, "d": day, "n": 1, "limit": LIMIT}).all()
+        with conn.begin():
+            conn.execute(settle, {"w": workspace, "d": day, "n": 1, "counted": 1}).all()
+            conn.execute(insert(ledger), ledger_row(workspace).values())
+
+    def through_direct() -> None:
+        with conn.begin():
+            usage.reserve(conn, workspace, day, LIMIT, 1)
+        with conn.begin():
+            usage.settle(conn, day, 1, LIMIT, ledger_row(workspace))
 
     lines = []
     for label, step in (
-        (
-            "a. gateway.metering.Meter admit + settle (SQLAlchemy Core, async, aiosqlite)",
-            gateway_way,
-        ),
-        ("b. same SQL strings via the async engine (exec_driver_sql)", driver_sql),
+        ("c. reserve + settle via SQLAlchemy Connection.execute", through_sqlalchemy),
+        ("c. reserve + settle via storage/direct.py", through_direct),
     ):
-        for _ in range(30):
-            await step()
         started = (time.process_time(), time.thread_time())
         for _ in range(n):
-            await step()
+            step()
         lines.append(f"{label}: {per_call(n, started)}")
-    await engine.dispose()
+    conn.close()
+    engine.dispose()
 
     db = sqlite3.connect(db_path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=10000")
     started = (time.process_time(), time.thread_time())
     for _ in range(n):
         db.execute("BEGIN IMMEDIATE")
-        for sql in RESERVE:
-            db.execute(sql, (workspace, day)).fetchall()
+        db.execute(RESERVE, (workspace, day.isoformat(), LIMIT)).fetchall()
         db.execute("COMMIT")
         db.execute("BEGIN IMMEDIATE")
-        db.execute(SETTLE, (workspace, day)).fetchall()
-        db.execute(LEDGER, ledger_values(workspace))
+        db.execute(SETTLE, (workspace, day.isoformat())).fetchall()
+        row = ledger_row(workspace).values()
+        row["created_at"] = row["created_at"].isoformat(" ")
+        db.execute(LEDGER, tuple(row.values()))
         db.execute("COMMIT")
     lines.append(f"c. same SQL via stdlib sqlite3, synchronous: {per_call(n, started)}")
     db.close()
@@ -137,42 +207,32 @@ async def hammer(meter, base, route, outcome, deadline: float, latencies: list[f
 
 
 async def contention(seconds: float, db_path: Path, workspace: str, tasks: int) -> list[str]:
-    """`tasks` concurrent admit + settle loops: the gateway's engine (a pool of up to 16 SQLite
-    connections that race for the write lock, with busy_timeout back-off) versus one connection
-    that serialises them."""
-    from sqlalchemy import event
-    from sqlalchemy.ext.asyncio import create_async_engine
-
+    """`tasks` concurrent admit + settle loops through the Meter's group commit."""
     from domain.metering import Usage
     from gateway.auth import Caller
     from gateway.metering import Meter, Outcome
-    from storage import engine as storage_engine
+    from storage.group_commit import GroupCommit
 
-    url = f"sqlite+aiosqlite:///{db_path}"
-    single = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
-    event.listen(single.sync_engine, "connect", storage_engine._tune_sqlite)
-    base = Caller("req", "u", "k", workspace, "bench", None)
+    writer = GroupCommit(f"sqlite+aiosqlite:///{db_path}")
+    meter = Meter(writer)
+    base = Caller("req", "u", "k", workspace, "bench", LIMIT)
     route = ("chat.completions", "openai/gpt-5-mini", "openai")
     outcome = Outcome(Usage(prompt_tokens=9, completion_tokens=16), "completed", 200)
-    lines = []
-    for label, engine in (
-        ("gateway engine (pool 8 + 8 overflow)", storage_engine.create_engine(url)),
-        ("one connection (pool_size=1)", single),
-    ):
-        meter = Meter(engine)
-        latencies: list[float] = []
-        deadline = time.perf_counter() + seconds
-        jobs = [hammer(meter, base, route, outcome, deadline, latencies) for _ in range(tasks)]
-        await asyncio.gather(*jobs)
-        await engine.dispose()
-        latencies.sort()
-        n = len(latencies)
-        lines.append(
-            f"{tasks} concurrent admit + settle, {label}: {n / seconds:.0f}/s, "
-            f"p50 {1000 * latencies[n // 2]:.1f} ms, p99 {1000 * latencies[int(n * 0.99)]:.1f} ms, "
-            f"max {1000 * latencies[-1]:.1f} ms"
-        )
-    return lines
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    started = time.process_time()
+    await asyncio.gather(
+        *(hammer(meter, base, route, outcome, deadline, latencies) for _ in range(tasks))
+    )
+    cpu = time.process_time() - started
+    await writer.aclose()
+    latencies.sort()
+    n = len(latencies)
+    return [
+        f"{tasks} concurrent admit + settle through group commit: {n / seconds:.0f}/s, "
+        f"{1000 * cpu / n:.3f} ms CPU each, p50 {1000 * latencies[n // 2]:.1f} ms, "
+        f"p99 {1000 * latencies[int(n * 0.99)]:.1f} ms, max {1000 * latencies[-1]:.1f} ms"
+    ]
 
 
 def validation(n: int) -> list[str]:

@@ -3,7 +3,8 @@
 Admission is one conditional UPDATE, so it is atomic on SQLite and PostgreSQL alike: a
 reservation is granted only while `used + reserved + n <= limit`, whatever runs concurrently,
 in this process or another. `reserve` and `settle` are operations for `GroupCommit` (blocking
-functions of a Connection); their statements are built once, so each call only binds values.
+functions of a Connection); their statements are compiled once and run on the driver's cursor
+(storage/direct.py), so each call only binds values.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.quota import DailyAllowance
+from storage.direct import Direct
 from storage.tables import daily_usage, ledger
 
 
@@ -46,16 +48,19 @@ class LedgerRow:
 
 _THIS_DAY = (daily_usage.c.workspace_id == bindparam("w")) & (daily_usage.c.day == bindparam("d"))
 _TOTALS = (daily_usage.c.used, daily_usage.c.reserved)
-_RESERVE_UNLIMITED = (
+_RESERVE_ANY = (
     update(daily_usage)
     .where(_THIS_DAY)
     .values(reserved=daily_usage.c.reserved + bindparam("n"))
     .returning(*_TOTALS)
 )
-_RESERVE_WITHIN = _RESERVE_UNLIMITED.where(
-    daily_usage.c.used + daily_usage.c.reserved + bindparam("n") <= bindparam("limit")
+_RESERVE_UNLIMITED = Direct(_RESERVE_ANY)
+_RESERVE_WITHIN = Direct(
+    _RESERVE_ANY.where(
+        daily_usage.c.used + daily_usage.c.reserved + bindparam("n") <= bindparam("limit")
+    )
 )
-_SETTLE = (
+_SETTLE = Direct(
     update(daily_usage)
     .where(_THIS_DAY)
     .values(
@@ -71,16 +76,18 @@ _NEW_DAY = {
     .on_conflict_do_nothing()
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
-_LEDGER_INSERT = ledger.insert()
+_LEDGER_INSERT = Direct(ledger.insert(), column_keys=[f.name for f in fields(LedgerRow)])
 
 
 def _try_reserve(
     conn: Connection, workspace_id: str, day: date, limit: int | None, n: int
 ) -> DailyAllowance | None:
-    statement = _RESERVE_UNLIMITED if limit is None else _RESERVE_WITHIN
-    params = {"w": workspace_id, "d": day, "n": n, "limit": limit}
-    row = conn.execute(statement, params).first()
-    return DailyAllowance(limit=limit, used=row.used, reserved=row.reserved) if row else None
+    if limit is None:
+        row = _RESERVE_UNLIMITED.execute(conn, {"w": workspace_id, "d": day, "n": n}).fetchone()
+    else:
+        params = {"w": workspace_id, "d": day, "n": n, "limit": limit}
+        row = _RESERVE_WITHIN.execute(conn, params).fetchone()
+    return DailyAllowance(limit=limit, used=row[0], reserved=row[1]) if row else None
 
 
 def reserve(
@@ -101,14 +108,14 @@ def settle(
 ) -> DailyAllowance:
     """Replace a reservation by what the request counted, and record it in the ledger."""
     params = {"w": row.workspace_id, "d": day, "n": reserved, "counted": row.messages}
-    totals = conn.execute(_SETTLE, params).one()
-    conn.execute(_LEDGER_INSERT, row.values())
-    return DailyAllowance(limit=limit, used=totals.used, reserved=totals.reserved)
+    used, now_reserved = _SETTLE.execute(conn, params).fetchone()
+    _LEDGER_INSERT.execute(conn, row.values())
+    return DailyAllowance(limit=limit, used=used, reserved=now_reserved)
 
 
 def record(conn: Connection, row: LedgerRow) -> None:
     """A ledger row for a request that draws on no limit (the user's own upstream key)."""
-    conn.execute(_LEDGER_INSERT, row.values())
+    _LEDGER_INSERT.execute(conn, row.values())
 
 
 async def daily_report(
