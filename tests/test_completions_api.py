@@ -1,0 +1,386 @@
+"""Legacy completions (`POST /completions`) through the gateway with the official OpenAI SDK:
+translated through the chat API for chat models (the offline echo model, OpenAI chat models on
+the fake upstream), passed through for completions models (`openai/gpt-3.5-turbo-instruct` on
+the fake upstream's `/v1/completions`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import openai
+import pytest
+
+from tests.conftest import UPSTREAM_KEY, Gateway
+from tests.fakes.openai_upstream import FakeOpenAIUpstream
+
+ECHO = "writingmate/echo"
+INSTRUCT = "openai/gpt-3.5-turbo-instruct"
+CHAT_MODEL = "openai/gpt-4o-mini"
+
+
+def sse_payloads(text: str) -> tuple[list[dict[str, Any]], str]:
+    """The JSON payloads of a stream's events, and its last frame."""
+    frames = [f for f in text.split("\n\n") if f]
+    assert all(f.startswith("data: ") for f in frames)
+    return [json.loads(f.removeprefix("data: ")) for f in frames[:-1]], frames[-1]
+
+
+# --------------------------------------------------------------------- the echo model (translated)
+
+
+def test_completion_answers_with_text_usage_headers_and_a_ledger_row(gateway: Gateway) -> None:
+    raw = gateway.client().completions.with_raw_response.create(
+        model=ECHO, prompt="Say this is a test"
+    )
+    completion = raw.parse()
+    assert completion.object == "text_completion"
+    assert completion.id.startswith("cmpl-")
+    assert completion.model == ECHO
+    [choice] = completion.choices
+    assert (choice.text, choice.index, choice.finish_reason) == ("Say this is a test", 0, "stop")
+    assert choice.logprobs is None
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (5, 5)
+    assert completion.usage.total_tokens == 10
+    assert raw.headers["x-writingmate-messages-counted"] == "1"
+    [row] = gateway.ledger()
+    assert row["request_id"] == raw.headers["x-request-id"]
+    assert (row["endpoint"], row["model"], row["provider"]) == ("completions", ECHO, "writingmate")
+    assert (row["status"], row["http_status"]) == ("completed", 200)
+    assert (row["prompt_tokens"], row["completion_tokens"], row["messages"]) == (5, 5, 1)
+
+
+def test_max_tokens_defaults_to_16_as_on_openai(gateway: Gateway) -> None:
+    words = " ".join(f"w{i}" for i in range(20))
+    completion = gateway.client().completions.create(model=ECHO, prompt=words)
+    assert completion.choices[0].text == " ".join(f"w{i}" for i in range(16))
+    assert completion.choices[0].finish_reason == "length"
+    assert completion.usage.completion_tokens == 16
+
+
+def test_max_tokens_and_stop_cut_the_text(gateway: Gateway) -> None:
+    client = gateway.client()
+    short = client.completions.create(model=ECHO, prompt="a b c d e f", max_tokens=2)
+    assert (short.choices[0].text, short.choices[0].finish_reason) == ("a b", "length")
+    stopped = client.completions.create(model=ECHO, prompt="one two. three", stop=["."])
+    assert (stopped.choices[0].text, stopped.choices[0].finish_reason) == ("one two", "stop")
+
+
+def test_echo_puts_the_prompt_in_front_of_the_text(gateway: Gateway) -> None:
+    completion = gateway.client().completions.create(model=ECHO, prompt="Hello", echo=True)
+    assert completion.choices[0].text == "HelloHello"
+
+
+def test_a_list_of_prompts_gets_n_choices_each_numbered_in_prompt_order(gateway: Gateway) -> None:
+    completion = gateway.client().completions.create(
+        model=ECHO, prompt=["first prompt", "second one here"], n=2
+    )
+    assert [(c.index, c.text) for c in completion.choices] == [
+        (0, "first prompt"),
+        (1, "first prompt"),
+        (2, "second one here"),
+        (3, "second one here"),
+    ]
+    # Two chat calls: 2 + 3 prompt tokens, and each choice's text is counted.
+    assert completion.usage.prompt_tokens == 5
+    assert completion.usage.completion_tokens == 2 * 2 + 3 * 2
+    [row] = gateway.ledger()
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (5, 10)
+
+
+def test_stream_without_include_usage_shares_one_id_and_ends_with_done(gateway: Gateway) -> None:
+    with gateway.http() as http:
+        response = http.post(
+            "/completions", json={"model": ECHO, "prompt": "one two three four", "stream": True}
+        )
+    assert response.headers["content-type"].startswith("text/event-stream")
+    payloads, last = sse_payloads(response.text)
+    assert last == "data: [DONE]"
+    assert len(payloads) >= 4
+    assert {p["object"] for p in payloads} == {"text_completion"}
+    assert len({p["id"] for p in payloads}) == 1 and payloads[0]["id"].startswith("cmpl-")
+    assert len({p["created"] for p in payloads}) == 1
+    assert {p["model"] for p in payloads} == {ECHO}
+    assert "".join(p["choices"][0]["text"] for p in payloads) == "one two three four"
+    assert [p["choices"][0]["finish_reason"] for p in payloads][-1] == "stop"
+    assert all(p["choices"][0]["finish_reason"] is None for p in payloads[:-1])
+    assert all("usage" not in p for p in payloads)
+    [row] = gateway.ledger()
+    assert (row["endpoint"], row["status"], row["completion_tokens"]) == ("completions", "completed", 4)
+
+
+def test_sdk_stream_with_include_usage_ends_with_one_usage_chunk(gateway: Gateway) -> None:
+    stream = gateway.client().completions.create(
+        model=ECHO,
+        prompt=["count these words", "and these"],
+        echo=True,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    *chunks, usage_chunk = list(stream)
+    assert all(c.usage is None for c in chunks)
+    assert usage_chunk.choices == [] and usage_chunk.id == chunks[0].id
+    assert (usage_chunk.usage.prompt_tokens, usage_chunk.usage.completion_tokens) == (5, 5)
+    texts: dict[int, str] = {}
+    finishes = {}
+    for chunk in chunks:
+        for choice in chunk.choices:
+            texts[choice.index] = texts.get(choice.index, "") + choice.text
+            if choice.finish_reason:
+                finishes[choice.index] = choice.finish_reason
+    assert texts == {0: "count these wordscount these words", 1: "and theseand these"}
+    assert finishes == {0: "stop", 1: "stop"}
+
+
+async def test_async_client_streams_too(gateway: Gateway) -> None:
+    client = gateway.async_client()
+    stream = await client.completions.create(
+        model=ECHO, prompt="async hello", stream=True, stream_options={"include_usage": True}
+    )
+    chunks = [chunk async for chunk in stream]
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == "async hello"
+    assert chunks[-1].usage.completion_tokens == 2
+    await client.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "param"),
+    [
+        ({"suffix": " and the end."}, "suffix"),
+        ({"logprobs": 2}, "logprobs"),
+        ({"best_of": 3}, "best_of"),
+        ({"prompt": [1212, 318, 257]}, "prompt"),
+        ({"prompt": [[1212, 318], [257]]}, "prompt"),
+        ({"prompt": []}, "prompt"),
+    ],
+)
+def test_what_a_chat_model_cannot_honour_is_a_400_naming_the_param(
+    gateway: Gateway, options: dict[str, Any], param: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        gateway.client().completions.create(
+            model=ECHO, **{"prompt": "Say this is a test", **options}
+        )
+    assert caught.value.param == param
+    assert caught.value.type == "invalid_request_error"
+    assert gateway.ledger() == []  # refused before anything was reserved
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"prompt": "x"}, "model"),
+        ({"model": ECHO}, "prompt"),
+        ({"model": ECHO, "prompt": "x", "logprobs": 6}, "logprobs"),
+        ({"model": ECHO, "prompt": "x", "n": 0}, "n"),
+        ({"model": ECHO, "prompt": "x", "stop": ["a", "b", "c", "d", "e"]}, "stop"),
+    ],
+)
+def test_invalid_request_is_a_400_in_openais_envelope(
+    gateway: Gateway, body: dict[str, Any], param: str
+) -> None:
+    with gateway.http() as http:
+        response = http.post("/completions", json=body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert (error["type"], error["param"]) == ("invalid_request_error", param)
+
+
+def test_unknown_model_is_a_404(gateway: Gateway) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        gateway.client().completions.create(model="nobody/nothing", prompt="x")
+    assert caught.value.code == "model_not_found"
+
+
+def test_exhausted_daily_limit_is_a_429(start_gateway) -> None:  # type: ignore[no-untyped-def]
+    gateway: Gateway = start_gateway(daily_limit=1)
+    client = gateway.client()
+    raw = client.completions.with_raw_response.create(model=ECHO, prompt="hi")
+    assert raw.headers["x-writingmate-messages-remaining"] == "0"
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.completions.create(model=ECHO, prompt="hi")
+    assert caught.value.code == "insufficient_quota"
+
+
+# --------------------------------------------------- chat models on the fake upstream (translated)
+
+
+def test_chat_model_gets_the_prompt_as_one_user_message(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.reply("in Paris.", prompt_tokens=7, completion_tokens=3)
+    completion = gateway.client().completions.create(
+        model=CHAT_MODEL, prompt="The capital of France is", temperature=0, stop="\n", seed=3
+    )
+    assert completion.choices[0].text == "in Paris."
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (7, 3)
+    [request] = fake_openai.requests
+    assert request.path == "/v1/chat/completions"
+    sent = request.body
+    assert sent["model"] == "gpt-4o-mini"
+    assert sent["messages"] == [{"role": "user", "content": "The capital of France is"}]
+    assert (sent["max_completion_tokens"], sent["temperature"], sent["stop"]) == (16, 0, "\n")
+    assert sent["seed"] == 3 and "prompt" not in sent and "echo" not in sent
+
+
+def test_chat_model_stream_relays_the_upstreams_text(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.reply("Once upon a time", prompt_tokens=4, completion_tokens=4)
+    stream = gateway.client().completions.create(
+        model=CHAT_MODEL, prompt="Tell me a story", stream=True
+    )
+    chunks = list(stream)
+    assert "".join(c.choices[0].text for c in chunks) == "Once upon a time"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    sent = fake_openai.requests[0].body
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    [row] = gateway.ledger()
+    assert (row["prompt_tokens"], row["completion_tokens"], row["usage_estimated"]) == (4, 4, False)
+
+
+def test_chat_model_tool_like_finish_reason_becomes_stop(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.reply("cut", finish_reason="length")
+    completion = gateway.client().completions.create(model=CHAT_MODEL, prompt="x", max_tokens=1)
+    assert completion.choices[0].finish_reason == "length"
+    assert fake_openai.requests[0].body["max_completion_tokens"] == 1
+
+
+def test_chat_upstream_failure_keeps_its_status(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.fail(429)
+    with pytest.raises(openai.RateLimitError) as caught:
+        gateway.client().completions.create(model=CHAT_MODEL, prompt="x")
+    assert caught.value.response.headers["retry-after-ms"] == "120"
+    [row] = gateway.ledger()
+    assert (row["status"], row["http_status"], row["messages"]) == ("upstream_error", 429, 0)
+
+
+# ------------------------------------------- a completions model on the fake upstream (passed through)
+
+
+def test_fake_upstream_speaks_openais_legacy_completions(fake_openai: FakeOpenAIUpstream) -> None:
+    """The fake itself, checked with the official SDK."""
+    client = openai.OpenAI(base_url=f"{fake_openai.base_url}/v1", api_key=UPSTREAM_KEY)
+    completion = client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt=["a b", "c"], n=2, logprobs=2
+    )
+    assert [c.index for c in completion.choices] == [0, 1, 2, 3]
+    assert completion.choices[0].logprobs.tokens == [" a", " b"]
+    assert completion.choices[0].logprobs.text_offset == [0, 2]
+    chunks = list(
+        client.completions.create(
+            model="gpt-3.5-turbo-instruct",
+            prompt="x y",
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 2
+    with pytest.raises(openai.BadRequestError):
+        client.completions.create(
+            model="gpt-3.5-turbo-instruct", prompt="x", echo=True, logprobs=1
+        )
+
+
+def test_completions_model_is_passed_through_and_relabelled(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.reply(" test.", prompt_tokens=5, completion_tokens=2)
+    raw = gateway.client().completions.with_raw_response.create(
+        model=INSTRUCT,
+        prompt="Say this is a",
+        suffix=" Done.",
+        echo=True,
+        max_tokens=7,
+        user="user-1234",
+        extra_body={"some_future_field": 1},
+    )
+    completion = raw.parse()
+    assert completion.model == INSTRUCT and completion.id.startswith("cmpl-")
+    assert completion.choices[0].text == "Say this is a test."
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (5, 2)
+    assert raw.headers["x-writingmate-messages-counted"] == "1"
+    [request] = fake_openai.requests
+    assert request.path == "/v1/completions"
+    assert completion.id not in json.dumps(request.body)
+    sent = request.body
+    assert sent["model"] == "gpt-3.5-turbo-instruct"
+    assert (sent["suffix"], sent["echo"], sent["max_tokens"]) == (" Done.", True, 7)
+    assert sent["some_future_field"] == 1 and sent["stream"] is False
+    [row] = gateway.ledger()
+    assert (row["endpoint"], row["model"], row["provider"]) == ("completions", INSTRUCT, "openai")
+
+
+def test_passed_through_logprobs_and_token_prompts_reach_the_client(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    completion = gateway.client().completions.create(
+        model=INSTRUCT, prompt=[[1212, 318], [257]], logprobs=1
+    )
+    assert [c.index for c in completion.choices] == [0, 1]
+    assert completion.choices[0].logprobs.tokens == [" 1212", " 318"]
+    assert completion.choices[0].logprobs.top_logprobs == [{" 1212": -0.5}, {" 318": -0.5}]
+    assert fake_openai.requests[0].body["prompt"] == [[1212, 318], [257]]
+
+
+def test_passed_through_stream_asks_for_usage_but_gives_it_only_when_asked(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.reply(" one two three", prompt_tokens=3, completion_tokens=3)
+    chunks = list(
+        gateway.client().completions.create(model=INSTRUCT, prompt="count:", stream=True)
+    )
+    sent = fake_openai.requests[0].body
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert all(c.usage is None and c.choices for c in chunks)
+    assert len({c.id for c in chunks}) == 1 and chunks[0].id.startswith("cmpl-")
+    assert {c.model for c in chunks} == {INSTRUCT}
+    assert "".join(c.choices[0].text for c in chunks) == " one two three"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    [row] = gateway.ledger()
+    assert (row["prompt_tokens"], row["completion_tokens"], row["usage_estimated"]) == (3, 3, False)
+
+    fake_openai.reply(" four", prompt_tokens=3, completion_tokens=1)
+    *_, usage_chunk = gateway.client().completions.create(
+        model=INSTRUCT, prompt="count:", stream=True, stream_options={"include_usage": True}
+    )
+    assert usage_chunk.choices == [] and usage_chunk.usage.completion_tokens == 1
+
+
+def test_passed_through_upstream_error_keeps_its_param(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        gateway.client().completions.create(model=INSTRUCT, prompt="x", echo=True, logprobs=1)
+    assert "echo" in caught.value.message
+    [row] = gateway.ledger()
+    assert (row["status"], row["http_status"]) == ("upstream_error", 400)
+
+
+def test_passed_through_stream_failing_midway_ends_with_an_error_event(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.reply(" a b c d", error_after=2)
+    with gateway.http() as http:
+        response = http.post(
+            "/completions", json={"model": INSTRUCT, "prompt": "go", "stream": True}
+        )
+    payloads, last = sse_payloads(response.text + "\n\n")
+    assert last.startswith("data: {") and json.loads(last[6:])["error"]["type"] == "upstream_error"
+    assert "".join(p["choices"][0]["text"] for p in payloads) == " a b"
+    [row] = gateway.ledger()
+    assert (row["status"], row["usage_estimated"]) == ("interrupted", True)
+    assert row["completion_tokens"] > 0
+
+
+def test_a_completions_only_model_is_not_a_chat_model(gateway: Gateway) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        gateway.client().chat.completions.create(
+            model=INSTRUCT, messages=[{"role": "user", "content": "x"}]
+        )
+    assert caught.value.code == "model_not_supported"
