@@ -210,9 +210,7 @@ def _source(
     return routed, Translated(routed.provider)
 
 
-async def begin_completion(
-    services: Services, caller: Caller, body: Mapping[str, Any]
-) -> ChatRun:
+async def begin_completion(services: Services, caller: Caller, body: Mapping[str, Any]) -> ChatRun:
     """Route the model (404/403), refuse what it cannot honour (400), and admit the request
     against the daily limit (429); the user's own upstream key (BYOK) draws on no limit."""
     routed, source = _source(services, caller, body)

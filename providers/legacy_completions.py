@@ -116,7 +116,9 @@ def legacy_logprobs(chat_logprobs: Mapping[str, Any] | None, offset: int) -> dic
         token = str(item.get("token", ""))
         tokens.append(token)
         token_logprobs.append(item.get("logprob"))
-        top.append({str(a.get("token", "")): a.get("logprob") for a in item.get("top_logprobs") or []})
+        top.append(
+            {str(a.get("token", "")): a.get("logprob") for a in item.get("top_logprobs") or []}
+        )
         offsets.append(offset)
         offset += len(token)
     return {

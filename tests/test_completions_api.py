@@ -106,7 +106,11 @@ def test_stream_without_include_usage_shares_one_id_and_ends_with_done(gateway: 
     assert all(p["choices"][0]["finish_reason"] is None for p in payloads[:-1])
     assert all("usage" not in p for p in payloads)
     [row] = gateway.ledger()
-    assert (row["endpoint"], row["status"], row["completion_tokens"]) == ("completions", "completed", 4)
+    assert (row["endpoint"], row["status"], row["completion_tokens"]) == (
+        "completions",
+        "completed",
+        4,
+    )
 
 
 def test_sdk_stream_with_include_usage_ends_with_one_usage_chunk(gateway: Gateway) -> None:
@@ -143,27 +147,78 @@ async def test_async_client_streams_too(gateway: Gateway) -> None:
     await client.close()
 
 
+def test_echo_honours_what_only_a_deterministic_model_can(gateway: Gateway) -> None:
+    client = gateway.client()
+    inserted = client.completions.create(model=ECHO, prompt="a b", suffix=" c.", best_of=3)
+    assert inserted.choices[0].text == "a b"
+    numbers = client.completions.create(model=ECHO, prompt=[[1212, 318], [257]])
+    assert [c.text for c in numbers.choices] == ["1212 318", "257"]
+
+
+def test_echo_gives_certain_logprobs_with_offsets_after_the_echoed_prompt(
+    gateway: Gateway,
+) -> None:
+    completion = gateway.client().completions.create(
+        model=ECHO, prompt="Hi there", logprobs=1, echo=True
+    )
+    logprobs = completion.choices[0].logprobs
+    assert completion.choices[0].text == "Hi thereHi there"
+    assert logprobs.tokens == ["Hi ", "there"]
+    assert logprobs.token_logprobs == [0.0, 0.0]
+    assert logprobs.top_logprobs == [{"Hi ": 0.0}, {"there": 0.0}]
+    assert logprobs.text_offset == [8, 11]
+    streamed = list(
+        gateway.client().completions.create(model=ECHO, prompt="Hi there", logprobs=0, stream=True)
+    )
+    assert [c.choices[0].logprobs.text_offset for c in streamed[:-1]] == [[0], [3]]
+    assert streamed[-1].choices[0].logprobs is None
+
+
 @pytest.mark.parametrize(
     ("options", "param"),
     [
         ({"suffix": " and the end."}, "suffix"),
-        ({"logprobs": 2}, "logprobs"),
         ({"best_of": 3}, "best_of"),
+        ({"best_of": 1, "n": 2}, "best_of"),
         ({"prompt": [1212, 318, 257]}, "prompt"),
         ({"prompt": [[1212, 318], [257]]}, "prompt"),
-        ({"prompt": []}, "prompt"),
+        ({"logprobs": 2, "echo": True}, "logprobs"),
     ],
 )
 def test_what_a_chat_model_cannot_honour_is_a_400_naming_the_param(
-    gateway: Gateway, options: dict[str, Any], param: str
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream, options: dict[str, Any], param: str
 ) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         gateway.client().completions.create(
-            model=ECHO, **{"prompt": "Say this is a test", **options}
+            model=CHAT_MODEL, **{"prompt": "Say this is a test", **options}
         )
     assert caught.value.param == param
     assert caught.value.type == "invalid_request_error"
+    assert fake_openai.requests == []
     assert gateway.ledger() == []  # refused before anything was reserved
+
+
+def test_logprobs_are_refused_for_a_provider_whose_chat_api_has_none(start_gateway) -> None:  # type: ignore[no-untyped-def]
+    gateway: Gateway = start_gateway(
+        env={
+            "WMGW_ANTHROPIC_API_KEY": "sk-ant-test",
+            "WMGW_ANTHROPIC_BASE_URL": "http://127.0.0.1:9",
+        }
+    )
+    with pytest.raises(openai.BadRequestError) as caught:
+        gateway.client().completions.create(
+            model="anthropic/claude-haiku-4.5", prompt="x", logprobs=1
+        )
+    assert caught.value.param == "logprobs"
+    assert caught.value.code == "unsupported_parameter"
+
+
+def test_chat_model_logprobs_are_asked_of_the_chat_api(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    gateway.client().completions.create(model=CHAT_MODEL, prompt="x", logprobs=3)
+    sent = fake_openai.requests[0].body
+    assert (sent["logprobs"], sent["top_logprobs"]) == (True, 3)
 
 
 @pytest.mark.parametrize(
@@ -174,6 +229,7 @@ def test_what_a_chat_model_cannot_honour_is_a_400_naming_the_param(
         ({"model": ECHO, "prompt": "x", "logprobs": 6}, "logprobs"),
         ({"model": ECHO, "prompt": "x", "n": 0}, "n"),
         ({"model": ECHO, "prompt": "x", "stop": ["a", "b", "c", "d", "e"]}, "stop"),
+        ({"model": ECHO, "prompt": []}, "prompt"),
     ],
 )
 def test_invalid_request_is_a_400_in_openais_envelope(
@@ -260,7 +316,7 @@ def test_chat_upstream_failure_keeps_its_status(
     assert (row["status"], row["http_status"], row["messages"]) == ("upstream_error", 429, 0)
 
 
-# ------------------------------------------- a completions model on the fake upstream (passed through)
+# ---------------------------------- a completions model on the fake upstream (passed through)
 
 
 def test_fake_upstream_speaks_openais_legacy_completions(fake_openai: FakeOpenAIUpstream) -> None:
@@ -282,9 +338,7 @@ def test_fake_upstream_speaks_openais_legacy_completions(fake_openai: FakeOpenAI
     )
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 2
     with pytest.raises(openai.BadRequestError):
-        client.completions.create(
-            model="gpt-3.5-turbo-instruct", prompt="x", echo=True, logprobs=1
-        )
+        client.completions.create(model="gpt-3.5-turbo-instruct", prompt="x", echo=True, logprobs=1)
 
 
 def test_completions_model_is_passed_through_and_relabelled(
@@ -332,9 +386,7 @@ def test_passed_through_stream_asks_for_usage_but_gives_it_only_when_asked(
     gateway: Gateway, fake_openai: FakeOpenAIUpstream
 ) -> None:
     fake_openai.reply(" one two three", prompt_tokens=3, completion_tokens=3)
-    chunks = list(
-        gateway.client().completions.create(model=INSTRUCT, prompt="count:", stream=True)
-    )
+    chunks = list(gateway.client().completions.create(model=INSTRUCT, prompt="count:", stream=True))
     sent = fake_openai.requests[0].body
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
     assert all(c.usage is None and c.choices for c in chunks)

@@ -932,7 +932,8 @@ class FakeOpenAIUpstream:
             include_usage = (body.get("stream_options") or {}).get("include_usage") is True
 
             async def work() -> None:
-                await self._stream(plan, scripted, include_usage, record, exchange)  # type: ignore[arg-type]
+                # A TextPlan renders its chunks like a chat _Plan, so the timing knobs apply.
+                await self._stream(plan, scripted, include_usage, record, exchange)
         else:
 
             async def work() -> None:

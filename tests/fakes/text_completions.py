@@ -181,9 +181,7 @@ def plan(
             )
             produced += len(pieces)
     prompt_count = (
-        prompt_tokens
-        if prompt_tokens is not None
-        else sum(len(p.split()) for p in prompts(body))
+        prompt_tokens if prompt_tokens is not None else sum(len(p.split()) for p in prompts(body))
     )
     completion_count = completion_tokens if completion_tokens is not None else produced
     return TextPlan(
