@@ -1,10 +1,11 @@
 """Legacy text completions (`POST /completions`) on the chat pipeline of `gateway/chat.py`.
 
-A model with the `completions` capability on an OpenAI-compatible upstream is passed through to
-the upstream's own `/completions`. Any chat model is served by translation: one chat call per
-prompt, turned back into `text_completion` choices (`providers/legacy_completions.py`). Either
-way the source yields `text_completion`-shaped chunks, and the chat pipeline (admission, relay,
-disconnects, settling, estimates) runs them with a relabeller for `text_completion` objects.
+A model with the `completions` capability whose provider has the endpoint (an OpenAI-compatible
+upstream, passed through to its own `/completions`; the offline echo model) is served by the
+provider. Any other chat model is served by translation: one chat call per prompt, turned back
+into `text_completion` choices (`providers/legacy_completions.py`). Either way the source
+yields `text_completion`-shaped chunks, and the chat pipeline (admission, relay, disconnects,
+settling, estimates) runs them with a relabeller for `text_completion` objects.
 """
 
 from __future__ import annotations

@@ -6,8 +6,11 @@ the fake upstream's `/v1/completions`)."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -17,6 +20,15 @@ from tests.fakes.openai_upstream import FakeOpenAIUpstream
 ECHO = "writingmate/echo"
 INSTRUCT = "openai/gpt-3.5-turbo-instruct"
 CHAT_MODEL = "openai/gpt-4o-mini"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def sse_payloads(text: str) -> tuple[list[dict[str, Any]], str]:
@@ -436,3 +448,64 @@ def test_a_completions_only_model_is_not_a_chat_model(gateway: Gateway) -> None:
             model=INSTRUCT, messages=[{"role": "user", "content": "x"}]
         )
     assert caught.value.code == "model_not_supported"
+
+
+@pytest.mark.parametrize("model", [INSTRUCT, CHAT_MODEL])
+def test_client_leaving_a_stream_cancels_the_upstream_call_and_meters_what_was_sent(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream, model: str
+) -> None:
+    fake_openai.reply(" a b c d e f g h", hang_after=3)
+    with (
+        httpx.Client(timeout=10) as http,
+        http.stream(
+            "POST",
+            f"{gateway.base_url}/completions",
+            json={"model": model, "prompt": "go on", "stream": True},
+            headers={"Authorization": f"Bearer {gateway.key}"},
+        ) as response,
+    ):
+        assert next(response.iter_lines()).startswith("data: ")
+    assert fake_openai.wait_for_disconnect(timeout=5)
+    assert wait_for(lambda: len(gateway.ledger()) == 1)
+    [row] = gateway.ledger()
+    assert (row["endpoint"], row["status"], row["http_status"]) == (
+        "completions",
+        "client_disconnected",
+        499,
+    )
+    assert row["usage_estimated"] is True and row["prompt_tokens"] > 0
+
+
+def test_one_failing_prompt_of_a_list_fails_the_request(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.reply("fine")
+    fake_openai.fail(500)
+    with pytest.raises(openai.APIStatusError) as caught:
+        gateway.client().completions.create(model=CHAT_MODEL, prompt=["one", "two"])
+    assert caught.value.status_code == 502
+    assert caught.value.type == "upstream_error"
+    [row] = gateway.ledger()
+    assert (row["status"], row["messages"]) == ("upstream_error", 0)
+
+
+def test_a_list_of_prompts_on_a_chat_model_is_one_chat_call_each(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    stream = gateway.client().completions.create(
+        model=CHAT_MODEL,
+        prompt=["alpha beta", "gamma"],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    *chunks, usage_chunk = list(stream)
+    texts: dict[int, str] = {}
+    for chunk in chunks:
+        for choice in chunk.choices:
+            texts[choice.index] = texts.get(choice.index, "") + choice.text
+    assert texts == {0: "alpha beta", 1: "gamma"}  # the fake echoes the user message
+    assert sorted(r.body["messages"][0]["content"] for r in fake_openai.requests) == [
+        "alpha beta",
+        "gamma",
+    ]
+    assert (usage_chunk.usage.prompt_tokens, usage_chunk.usage.completion_tokens) == (3, 3)
