@@ -22,6 +22,7 @@ from domain.tokens import estimate_tokens
 
 FINISH_REASONS = frozenset({"stop", "length", "content_filter"})
 DEFAULT_MAX_TOKENS = 16  # what OpenAI generates on this endpoint when `max_tokens` is not set
+MAX_CHOICES = 128  # prompts times `n`: each prompt is a chat call, so the fan-out is bounded
 SAMPLING = ("temperature", "top_p", "n", "stop", "presence_penalty", "frequency_penalty")
 PASSED_ON = (*SAMPLING, "seed", "logit_bias", "user")
 
@@ -48,6 +49,13 @@ def prompts_of(body: Mapping[str, Any]) -> list[str]:
     if not prompt:
         raise _refuse("`prompt` must not be an empty list.", "prompt", "invalid_value")
     if all(isinstance(part, str) for part in prompt):
+        if len(prompt) * (body.get("n") or 1) > MAX_CHOICES:
+            raise InvalidRequest(
+                f"Through a chat API, a request may ask for at most {MAX_CHOICES} choices "
+                "(prompts times `n`); send the prompts in several requests.",
+                param="prompt",
+                code="invalid_value",
+            )
         return list(prompt)
     raise _refuse(
         "This model is served through a chat API, which takes text: send `prompt` as a string "

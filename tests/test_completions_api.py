@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY, Gateway
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.test_spec import REFERENCE, errors
 
 ECHO = "writingmate/echo"
 INSTRUCT = "openai/gpt-3.5-turbo-instruct"
@@ -157,6 +158,23 @@ async def test_async_client_streams_too(gateway: Gateway) -> None:
     assert "".join(c.choices[0].text for c in chunks if c.choices) == "async hello"
     assert chunks[-1].usage.completion_tokens == 2
     await client.close()
+
+
+def test_responses_match_openais_official_schema(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    if not REFERENCE.exists():
+        pytest.skip("the official OpenAI schemas are not on this machine")
+    client = gateway.client()
+    answers = [
+        client.completions.with_raw_response.create(
+            model=ECHO, prompt=["a b", "c"], n=2, logprobs=2, echo=True
+        ),
+        client.completions.with_raw_response.create(model=CHAT_MODEL, prompt="x", echo=True),
+        client.completions.with_raw_response.create(model=INSTRUCT, prompt="x", logprobs=1),
+    ]
+    for raw in answers:
+        assert errors("CreateCompletionResponse", raw.http_response.json(), official=True) == []
 
 
 def test_echo_honours_what_only_a_deterministic_model_can(gateway: Gateway) -> None:
@@ -509,3 +527,61 @@ def test_a_list_of_prompts_on_a_chat_model_is_one_chat_call_each(
         "gamma",
     ]
     assert (usage_chunk.usage.prompt_tokens, usage_chunk.usage.completion_tokens) == (3, 3)
+
+
+# ------------------------------------------------------------------------------- the contract
+
+OFFICIAL_REQUEST = {
+    "model": "gpt-3.5-turbo-instruct",
+    "prompt": [[1212, 318, 257, 1332, 13]],
+    "best_of": 2,
+    "echo": False,
+    "frequency_penalty": 0.5,
+    "logit_bias": {"50256": -100},
+    "logprobs": 5,
+    "max_tokens": 7,
+    "n": 2,
+    "presence_penalty": -0.5,
+    "seed": 42,
+    "stop": ["\n", "END"],
+    "stream": True,
+    "stream_options": {"include_usage": True},
+    "suffix": "test.",
+    "temperature": 0,
+    "top_p": 1,
+    "user": "user-1234",
+}
+
+
+def test_official_requests_and_unknown_fields_are_accepted_by_our_schema() -> None:
+    if REFERENCE.exists():
+        assert errors("CreateCompletionRequest", OFFICIAL_REQUEST, official=True) == []
+    assert errors("CreateCompletionRequest", OFFICIAL_REQUEST) == []
+    nulls = {key: None for key in OFFICIAL_REQUEST if key not in ("model", "prompt")}
+    assert errors("CreateCompletionRequest", {"model": "m", "prompt": None, **nulls}) == []
+    assert errors("CreateCompletionRequest", {"model": "m", "prompt": "x", "future": 1}) == []
+
+
+def test_stream_chunks_with_and_without_a_finish_reason_match_our_schema() -> None:
+    chunk = {
+        "id": "cmpl-7iA7iJjj8V2zOkCGvWF2hAkDWBQZe",
+        "object": "text_completion",
+        "created": 1690759702,
+        "choices": [{"text": "This", "index": 0, "logprobs": None, "finish_reason": None}],
+        "model": "gpt-3.5-turbo-instruct",
+        "system_fingerprint": "fp_44709d6fcb",
+    }
+    assert errors("CreateCompletionStreamResponse", chunk) == []
+    last = {**chunk, "choices": [{**chunk["choices"][0], "finish_reason": "length"}]}
+    assert errors("CreateCompletionStreamResponse", last) == []
+    usage = {
+        **chunk,
+        "choices": [],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+    assert errors("CreateCompletionStreamResponse", usage) == []
+    wrong = {**chunk, "choices": [{**chunk["choices"][0], "finish_reason": "tool_calls"}]}
+    assert errors("CreateCompletionStreamResponse", wrong) != []
+    assert (
+        errors("CreateCompletionStreamResponse", {**chunk, "object": "chat.completion.chunk"}) != []
+    )

@@ -53,6 +53,13 @@ def test_token_ids_and_empty_lists_are_refused_naming_prompt(prompt: Any) -> Non
     assert caught.value.param == "prompt"
 
 
+def test_prompts_times_n_are_bounded_as_each_prompt_is_a_chat_call() -> None:
+    assert len(legacy.prompts_of({"prompt": ["x"] * 64, "n": 2})) == 64
+    with pytest.raises(InvalidRequest) as caught:
+        legacy.prompts_of({"prompt": ["x"] * 65, "n": 2})
+    assert caught.value.param == "prompt"
+
+
 # ------------------------------------------------------------------------------- refusals
 
 
