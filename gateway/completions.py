@@ -204,7 +204,9 @@ def _source(
     if "chat" not in entry.capabilities:
         raise ModelNotSupported(slug, "text completions")
     routed = route(services, caller, slug, "chat", ChatProvider)
-    # Only OpenAI's chat wire format returns log probabilities.
+    # Only OpenAI's chat wire format returns log probabilities, and a provider with its own
+    # completions endpoint speaks it (echo's chat would give none, but its one model has the
+    # `completions` capability and never comes here).
     speaks_openai = isinstance(routed.provider, TextCompletionProvider)
     legacy.check_translatable(body, logprobs=speaks_openai)
     legacy.prompts_of(body)  # a prompt the chat API cannot take is refused before admission

@@ -31,7 +31,9 @@ class ChatProvider(Protocol):
 
 @runtime_checkable
 class TextCompletionProvider(Protocol):
-    """Serves OpenAI's legacy `POST /completions` itself (an OpenAI-compatible upstream)."""
+    """Serves OpenAI's legacy `POST /completions` itself: an OpenAI-compatible upstream (passed
+    through) or the offline echo model. Chat providers without it are served by translation
+    (`gateway/completions.py`)."""
 
     @property
     def name(self) -> str: ...
