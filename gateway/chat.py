@@ -139,6 +139,7 @@ class ChatRun:
     admission: Admission
     relabel: Relabel
     settled: bool = False
+    endpoint: str = ENDPOINT  # the ledger's name for the endpoint
 
     @property
     def remaining(self) -> int | None:
@@ -153,7 +154,7 @@ class ChatRun:
         if self.settled:
             return None
         self.settled = True
-        route = (ENDPOINT, self.model.slug, self.model.provider)
+        route = (self.endpoint, self.model.slug, self.model.provider)
         with anyio.CancelScope(shield=True):
             usage = await self.relabel.measured_usage(self.body)
             outcome = Outcome(usage, status, http_status)

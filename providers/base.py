@@ -27,3 +27,24 @@ class ChatProvider(Protocol):
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         """One `chat.completion`-shaped dict, with `usage` when the upstream reports it."""
         ...
+
+
+@runtime_checkable
+class TextCompletionProvider(Protocol):
+    """Serves OpenAI's legacy `POST /completions` itself: an OpenAI-compatible upstream (passed
+    through) or the offline echo model. Chat providers without it are served by translation
+    (`gateway/completions.py`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def stream_text_completion(
+        self, body: Mapping[str, Any], model: ModelEntry
+    ) -> AsyncIterator[Chunk]:
+        """Yield the upstream's `text_completion` chunks for a legacy completions request,
+        ending with one carrying `usage` (always asked for). Failures raise GatewayErrors."""
+        ...
+
+    async def complete_text(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        """One `text_completion`-shaped dict, with `usage` when the upstream reports it."""
+        ...

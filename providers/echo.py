@@ -191,6 +191,18 @@ class Echo:
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         return await collect(self.stream_chat(body, model))
 
+    def stream_text_completion(
+        self, body: Mapping[str, Any], model: ModelEntry
+    ) -> AsyncIterator[Chunk]:
+        from providers import echo_completions  # it builds on this module
+
+        return echo_completions.stream(body)
+
+    async def complete_text(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        from providers import echo_completions
+
+        return await echo_completions.complete(body)
+
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:
     return Echo(name=row["name"])

@@ -17,7 +17,7 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
-from providers import rows, upstream
+from providers import openai_completions, rows, upstream
 from providers.base import Chunk
 from providers.rows import Row
 
@@ -89,6 +89,21 @@ class OpenAICompatible:
         if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
             raise UpstreamError("The upstream provider sent a malformed response.")
         return answer
+
+    @functools.cached_property
+    def completions_url(self) -> httpx.URL:
+        return httpx.URL(f"{self.base_url}/completions")
+
+    def stream_text_completion(
+        self, body: Mapping[str, Any], model: ModelEntry
+    ) -> AsyncIterator[Chunk]:
+        headers = self._headers("text/event-stream")
+        return openai_completions.stream(self.client, self.completions_url, headers, body, model)
+
+    async def complete_text(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        headers = self._headers("application/json")
+        url = self.completions_url
+        return await openai_completions.complete(self.client, url, headers, body, model)
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAICompatible:

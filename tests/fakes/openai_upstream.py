@@ -1,6 +1,7 @@
 """A fake OpenAI upstream that speaks OpenAI's real wire format, for tests.
 
-Serves ``GET /v1/models``, ``GET /v1/models/{id}`` and ``POST /v1/chat/completions`` exactly as
+Serves ``GET /v1/models``, ``GET /v1/models/{id}``, ``POST /v1/chat/completions`` (and the legacy
+``POST /v1/completions``, from ``text_completions.py``) exactly as
 recorded in ``/work/shared/reference/CLIENTS.md`` (sections 3, 4 and 7) and as specified by the
 official schemas in ``openai-openapi-subset.yaml``: ``ListModelsResponse``/``Model``,
 ``CreateChatCompletionResponse``, ``CreateChatCompletionStreamResponse`` and ``ErrorResponse``.
@@ -38,6 +39,7 @@ from typing import Any
 import anyio
 from starlette.types import Receive, Scope, Send
 
+from . import text_completions
 from .server import answer_lifespan, read_body, serve_asgi
 
 __all__ = [
@@ -677,6 +679,8 @@ class FakeOpenAIUpstream:
             await self._retrieve_model(path.removeprefix("/v1/models/"), exchange)
         elif method == "POST" and path == "/v1/chat/completions":
             await self._chat(request, exchange, receive)
+        elif method == "POST" and path == "/v1/completions":
+            await self._text_completion(request, exchange, receive)
         else:
             await exchange.json(404, openai_error(f"Invalid URL ({method} {path})"))
 
@@ -893,3 +897,48 @@ class FakeOpenAIUpstream:
                 await work()
             finally:
                 group.cancel_scope.cancel()
+
+    async def _text_completion(
+        self, request: RecordedRequest, exchange: _Exchange, receive: Receive
+    ) -> None:
+        """Legacy ``/v1/completions``, scripted by the same queue as chat completions."""
+        body = request.body
+        problem = text_completions.request_error(body)
+        if problem is not None:
+            message, param, code = problem
+            await exchange.json(400, openai_error(message, param=param, code=code))
+            return
+        with self._lock:
+            scripted = self._script.popleft() if self._script else Reply()
+        if isinstance(scripted, Failure):
+            await self._send_failure(scripted, str(body["model"]), exchange)
+            return
+        stream = body.get("stream") is True
+        record = CallRecord(exchange.request_id, stream)
+        with self._lock:
+            self._calls.append(record)
+        plan = text_completions.plan(
+            body,
+            text=scripted.text,
+            finish_reason=scripted.finish_reason,
+            prompt_tokens=scripted.prompt_tokens,
+            completion_tokens=scripted.completion_tokens,
+            model=scripted.model,
+            chunks=list(scripted.chunks) if scripted.chunks is not None else None,
+            system_fingerprint=self.system_fingerprint,
+            headers={**_SUCCESS_HEADERS, **(scripted.headers or {})},
+        )
+        if stream:
+            include_usage = (body.get("stream_options") or {}).get("include_usage") is True
+
+            async def work() -> None:
+                # A TextPlan renders its chunks like a chat _Plan, so the timing knobs apply.
+                await self._stream(plan, scripted, include_usage, record, exchange)
+        else:
+
+            async def work() -> None:
+                await anyio.sleep(scripted.delay)
+                record.completed = True
+                await exchange.json(200, plan.completion(), plan.extra)
+
+        await self._watch_disconnect(receive, record, work)
