@@ -56,7 +56,7 @@ def shell(request: Mapping[str, Any], *, response_id: str, created_at: int) -> J
     request, with its defaults filled in."""
     text = request.get("text") or {}
     reasoning = request.get("reasoning") or {}
-    return {
+    response = {
         "id": response_id,
         "object": "response",
         "created_at": created_at,
@@ -87,10 +87,11 @@ def shell(request: Mapping[str, Any], *, response_id: str, created_at: int) -> J
         "top_logprobs": request.get("top_logprobs") or 0,
         "top_p": _or(request.get("top_p"), 1.0),
         "truncation": request.get("truncation") or "disabled",
-        "usage": None,
-        "user": request.get("user"),
         "metadata": request.get("metadata") or {},
     }
+    if request.get("user"):  # deprecated; OpenAI's schema has no null for it
+        response["user"] = request["user"]
+    return response
 
 
 def _or(value: Any, default: Any) -> Any:
@@ -181,7 +182,8 @@ class ResponseEvents:
             entry.item["status"] = "incomplete"
         self.open.clear()
         self.response.update(status="failed", error={"code": code, "message": message})
-        self.response["usage"] = usage
+        if usage is not None:
+            self.response["usage"] = usage
         return [self._event("response.failed", response=self.snapshot())]
 
     # ---- items ---------------------------------------------------------------------------
