@@ -64,8 +64,8 @@ def _text_of(content: Any) -> str:
 
 def _user_part(part: Mapping[str, Any], param: str) -> Json:
     kind = part.get("type")
-    if kind in ("input_text", "output_text", "text"):
-        return {"type": "text", "text": str(part.get("text") or "")}
+    if kind in ("input_text", "output_text", "text", "refusal"):
+        return {"type": "text", "text": _text_of([part])}
     if kind == "input_image":
         if not part.get("image_url"):
             raise _refuse("Images by `file_id` are not supported; send `image_url`.", param)

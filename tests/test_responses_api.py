@@ -564,3 +564,11 @@ def test_exhausted_daily_limit_is_429(start_gateway) -> None:  # type: ignore[no
     with pytest.raises(openai.RateLimitError) as caught:
         gateway.client().responses.create(model=ECHO, input="two")
     assert caught.value.code == "insufficient_quota"
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(gateway: Gateway) -> None:
+    with gateway.http() as http:
+        response = http.request("PUT", "/responses/resp_abc")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, HEAD"
+    assert response.json()["error"]["code"] == "method_not_allowed"
