@@ -67,7 +67,7 @@ def _user_part(part: Mapping[str, Any], param: str) -> Json:
     if kind in ("input_text", "output_text", "text", "refusal"):
         return {"type": "text", "text": _text_of([part])}
     if kind == "input_image":
-        if not part.get("image_url"):
+        if part.get("image_url") is None:
             raise _refuse("Images by `file_id` are not supported; send `image_url`.", param)
         image = {"url": part["image_url"], "detail": part.get("detail") or "auto"}
         return {"type": "image_url", "image_url": image}
@@ -77,9 +77,9 @@ def _user_part(part: Mapping[str, Any], param: str) -> Json:
 
 
 def _file(part: Mapping[str, Any], param: str) -> Json:
-    if part.get("file_data"):
+    if part.get("file_data") is not None:
         return {"filename": part.get("filename") or "file", "file_data": part["file_data"]}
-    if part.get("file_id"):
+    if part.get("file_id") is not None:
         return {"file_id": part["file_id"]}
     raise _refuse("Files are supported as `file_data` or `file_id`, not by URL.", param)
 
