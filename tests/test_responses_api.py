@@ -5,6 +5,8 @@ Completions, so everything a client sees was translated by the gateway."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
@@ -13,6 +15,7 @@ import pytest
 
 from storage import accounts
 from tests.conftest import Gateway
+from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.test_spec import errors
 
@@ -56,6 +59,14 @@ def raw_events(gateway: Gateway, body: dict[str, Any]) -> list[tuple[str, dict[s
         assert data["type"] == name
         events.append((name, data))
     return events
+
+
+def wait_for_ledger(gateway: Gateway, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """The ledger once it has `count` rows (a stream is settled after its client left)."""
+    deadline = time.monotonic() + timeout
+    while len(rows := gateway.ledger()) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return rows
 
 
 def collapsed(types: list[str]) -> list[str]:
@@ -572,3 +583,92 @@ def test_method_not_allowed_lists_every_method_of_the_path(gateway: Gateway) -> 
     assert response.status_code == 405
     assert response.headers["allow"] == "DELETE, GET, HEAD"
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+# ---------------------------------------------------------------------------- other providers
+
+ANTHROPIC_KEY = "sk-ant-upstream-test-key"
+
+
+@pytest.fixture(scope="module")
+def anthropic_server() -> Iterator[FakeAnthropicUpstream]:
+    fake = FakeAnthropicUpstream(api_key=ANTHROPIC_KEY)
+    with fake.serve():
+        yield fake
+
+
+@pytest.fixture
+def anthropic_gateway(
+    start_gateway: Callable[..., Gateway], anthropic_server: FakeAnthropicUpstream
+) -> Gateway:
+    anthropic_server.reset()
+    return start_gateway(
+        env={
+            "WMGW_ANTHROPIC_API_KEY": ANTHROPIC_KEY,
+            "WMGW_ANTHROPIC_BASE_URL": str(anthropic_server.base_url),
+        }
+    )
+
+
+def test_anthropic_thinking_streams_as_a_reasoning_item_before_the_message(
+    anthropic_gateway: Gateway, anthropic_server: FakeAnthropicUpstream
+) -> None:
+    anthropic_server.reply("42", thinking="Let me think.")
+    with anthropic_gateway.client().responses.stream(
+        model="anthropic/claude-haiku-4.5", input="Answer?", reasoning={"effort": "medium"}
+    ) as stream:
+        types = [event.type for event in stream]
+        final = stream.get_final_response()
+    reasoning, message = final.output
+    assert reasoning.type == "reasoning"
+    assert reasoning.content[0].text == "Let me think."
+    assert final.output_text == "42"
+    assert "response.reasoning_text.delta" in types
+    assert anthropic_server.requests[0].body["thinking"]["type"] == "enabled"
+
+
+def test_anthropic_tool_call_round_trip_through_previous_response_id(
+    anthropic_gateway: Gateway, anthropic_server: FakeAnthropicUpstream
+) -> None:
+    client = anthropic_gateway.client()
+    anthropic_server.reply(tool_uses=[("get_weather", {"city": "Rome"})])
+    first = client.responses.create(
+        model="anthropic/claude-haiku-4.5", input="Weather in Rome?", tools=[WEATHER]
+    )
+    [call] = first.output
+    assert call.type == "function_call" and json.loads(call.arguments) == {"city": "Rome"}
+    anthropic_server.reply("21C in Rome.")
+    second = client.responses.create(
+        model="anthropic/claude-haiku-4.5",
+        previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "21C"}],
+        tools=[WEATHER],
+    )
+    assert second.output_text == "21C in Rome."
+    sent = anthropic_server.requests[1].body["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert sent[2]["content"][0]["type"] == "tool_result"
+
+
+def test_client_leaving_a_stream_is_metered_and_nothing_is_stored(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.reply("a b c d e f g h", hang_after=3)
+    with (
+        gateway.http() as http,
+        http.stream(
+            "POST", "/responses", json={"model": OPENAI, "input": "Hi", "stream": True}
+        ) as response,
+    ):
+        lines = response.iter_lines()
+        assert next(lines) == "event: response.created"
+        created = json.loads(next(lines).removeprefix("data: "))
+    assert fake_openai.wait_for_disconnect(timeout=5)
+    [row] = wait_for_ledger(gateway, 1)
+    assert (row["endpoint"], row["status"], row["messages"]) == (
+        "responses",
+        "client_disconnected",
+        1,
+    )
+    with pytest.raises(openai.NotFoundError):
+        gateway.client().responses.retrieve(created["response"]["id"])
