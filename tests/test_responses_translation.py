@@ -16,7 +16,7 @@ from providers.responses_translation import (
     input_items,
     response_usage,
 )
-from tests.test_spec import errors
+from tests.test_spec import DOC, errors, referenced_schemas, walk
 
 USAGE = response_usage({"prompt_tokens": 3, "completion_tokens": 2})
 
@@ -423,3 +423,34 @@ def test_shell_echoes_the_request_with_openais_defaults() -> None:
     assert response["previous_response_id"] == "resp_0"
     assert response["text"] == {"format": {"type": "json_object"}, "verbosity": "medium"}
     assert errors("Response", response, official=True) == []
+
+
+# ---------------------------------------------------------------------------- the spec
+
+
+def test_responses_request_schemas_never_forbid_unknown_fields() -> None:
+    for name in referenced_schemas("CreateResponseRequest"):
+        for path, node in walk(DOC["components"]["schemas"][name], f"#/{name}"):
+            assert node.get("additionalProperties") is not False, path
+
+
+def test_responses_operation_uses_the_responses_schemas() -> None:
+    operation = DOC["paths"]["/responses"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    ok = operation["responses"]["200"]["content"]
+    assert body["$ref"].endswith("/CreateResponseRequest")
+    assert ok["application/json"]["schema"]["$ref"].endswith("/Response")
+    assert ok["text/event-stream"]["schema"]["$ref"].endswith("/ResponseStreamEvent")
+
+
+@pytest.mark.parametrize(
+    "example",
+    list(
+        DOC["paths"]["/responses"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    ),
+)
+def test_spec_examples_are_valid_requests_that_translate(example: str) -> None:
+    content = DOC["paths"]["/responses"]["post"]["requestBody"]["content"]["application/json"]
+    request = content["examples"][example]["value"]
+    assert errors("CreateResponseRequest", request) == []
+    assert chat_request(request, input_items(request))["messages"]
