@@ -1,7 +1,7 @@
 """OpenAI's Responses API on top of Chat Completions, as pure functions on plain data.
 
 - `input_items(request)`: the request's `input` as a list of items (a string is one user message).
-- `chat_request(request, items, model)`: a Responses request, with the conversation's items
+- `chat_request(request, items)`: a Responses request, with the conversation's items
   (earlier turns' input and output, then this turn's input), as a chat completions body.
 - `completion_chunk(completion)`: a whole `chat.completion` as one chunk, so a non-streamed
   answer goes through the same event builder (`providers/responses_events.py`) as a stream.

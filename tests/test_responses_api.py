@@ -5,6 +5,7 @@ Completions, so everything a client sees was translated by the gateway."""
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,11 +13,17 @@ from typing import Any
 import openai
 import pydantic
 import pytest
+from sqlalchemy import create_engine, text
 
+from gateway.app import create_app
+from gateway.settings import Settings
 from storage import accounts
-from tests.conftest import Gateway
+from storage.migrate import upgrade
+from tests.conftest import SERVER_SECRET, Gateway, seed
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.fakes.server import serve_asgi
+from tests.services.postgres import local_postgres, server_bin
 from tests.test_spec import errors
 
 ECHO = "writingmate/echo"
@@ -672,3 +679,55 @@ def test_client_leaving_a_stream_is_metered_and_nothing_is_stored(
     )
     with pytest.raises(openai.NotFoundError):
         gateway.client().responses.retrieve(created["response"]["id"])
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    if server_bin() is None:
+        pytest.skip("PostgreSQL is not installed")
+    with local_postgres() as admin_url:
+        name = f"t_{secrets.token_hex(6)}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+        upgrade(url)
+        yield url
+
+
+def test_conversations_are_stored_and_continued_on_postgres(
+    postgres_url: str, tmp_path: Any
+) -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": postgres_url,
+            "WMGW_SERVER_SECRET": SERVER_SECRET,
+            "WMGW_DATA_DIR": str(tmp_path),
+        }
+    )
+    _, _, key = seed(settings.database_url, settings.server_secret, daily_limit=None)
+    with serve_asgi(create_app(settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
+        first = client.responses.create(
+            model=ECHO, input='get_weather {"city": "Rome"}', tools=[WEATHER]
+        )
+        second = client.responses.create(
+            model=ECHO,
+            previous_response_id=first.id,
+            input=[
+                {
+                    "type": "function_call_output",
+                    "call_id": first.output[0].call_id,
+                    "output": "21C",
+                }
+            ],
+        )
+        assert second.output_text == "Tool result: 21C"
+        assert client.responses.retrieve(second.id).model_dump() == second.model_dump()
+        client.responses.delete(first.id)
+        with pytest.raises(openai.NotFoundError):
+            client.responses.retrieve(first.id)
