@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,7 +139,7 @@ class ChatRun:
     admission: Admission
     relabel: Relabel
     settled: bool = False
-    endpoint: str = ENDPOINT  # the ledger's name for the endpoint
+    endpoint: str = ENDPOINT  # as the ledger names it; other APIs built on chat set their own
 
     @property
     def remaining(self) -> int | None:
@@ -179,7 +179,9 @@ class ChatRun:
         return completion, metering_headers(Outcome(usage, status, 200).messages, remaining)
 
 
-async def begin_chat(services: Services, caller: Caller, body: Mapping[str, Any]) -> ChatRun:
+async def begin_chat(
+    services: Services, caller: Caller, body: Mapping[str, Any], endpoint: str = ENDPOINT
+) -> ChatRun:
     """Route the model (404/403) and admit the request against the daily limit (429). With the
     user's own key for the model's provider (BYOK), the request goes out with that key and
     draws on no limit."""
@@ -193,6 +195,7 @@ async def begin_chat(services: Services, caller: Caller, body: Mapping[str, Any]
         meter=services.meter,
         admission=admission,
         relabel=Relabel(model=routed.model.slug),
+        endpoint=endpoint,
     )
 
 
@@ -220,9 +223,13 @@ class MeteredStream(StreamingResponse):
             await self.run.settle("client_disconnected", 499)
 
 
-async def open_stream(run: ChatRun) -> AsyncIterator[bytes]:
+Relay = Callable[[ChatRun, Chunk | None, AsyncGenerator[Chunk, None]], AsyncIterator[bytes]]
+
+
+async def open_stream(run: ChatRun, relay_with: Relay | None = None) -> AsyncIterator[bytes]:
     """Start the upstream stream and wait for its first chunk, so that a failure before any
-    output is still an ordinary JSON error with its status; then relay the rest as SSE."""
+    output is still an ordinary JSON error with its status; then relay the rest as SSE
+    (`relay_with`: another API's relay of the same chunks, such as /responses' events)."""
     chunks = run.chunks()
     try:
         first = await anext(chunks, None)
@@ -232,7 +239,7 @@ async def open_stream(run: ChatRun) -> AsyncIterator[bytes]:
     except BaseException:  # the client left while the upstream had not answered yet
         await run.settle("client_disconnected", 499)
         raise
-    return relay(run, first, chunks)
+    return (relay_with or relay)(run, first, chunks)
 
 
 async def relay(

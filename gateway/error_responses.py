@@ -8,7 +8,10 @@ import logging
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware.routing import RoutingMiddleware
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import Scope
 
 from domain.errors import (
     GatewayError,
@@ -80,11 +83,38 @@ async def on_problem(_request: ConnexionRequest, exc: Exception) -> ConnexionRes
     return render(error)
 
 
-async def on_http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+async def on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, HTTPException)
     error = translate(exc.status_code, exc.detail)
     error.headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := allowed_methods(request.scope)):
+        error.headers["Allow"] = allowed
     return render(error)
+
+
+def allowed_methods(scope: Scope) -> str | None:
+    """Every method of the path. Connexion adds one route per operation, and Starlette's 405
+    names the methods of the first route matching the path only (GET but not DELETE)."""
+    stack = getattr(scope.get("app"), "middleware_stack", None) or []
+    routing = next((m for m in stack if isinstance(m, RoutingMiddleware)), None)
+    if routing is None:
+        return None
+    probe: Scope = {"type": "http", "path": scope["path"], "root_path": "", "method": ""}
+    methods = _methods(routing.router.routes, probe)
+    return ", ".join(sorted(methods)) or None
+
+
+def _methods(routes: list[BaseRoute], scope: Scope) -> set[str]:
+    methods: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            methods |= _methods(route.routes, {**scope, **child})
+        elif isinstance(route, Route):
+            methods |= route.methods or set()
+    return methods
 
 
 async def on_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

@@ -122,3 +122,20 @@ provider_keys = Table(
     Column("sealed_key", String(1000), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# Stored responses of `POST /responses` (unless `store: false`), so that a conversation can
+# continue with `previous_response_id`. `input_items` holds the whole conversation before this
+# response's output: earlier turns' input and output items, then this turn's input.
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", String(40), nullable=False),
+    Column("model", String(300), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("response", JSON, nullable=False),  # the `response` object as it was returned
+    Column("input_items", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_responses_workspace_created", "workspace_id", "created_at"),
+)
