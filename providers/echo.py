@@ -191,6 +191,11 @@ class Echo:
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         return await collect(self.stream_chat(body, model))
 
+    async def create_embeddings(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        from providers import echo_embeddings  # it counts tokens with this module's rule
+
+        return await echo_embeddings.create(body)
+
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:
     return Echo(name=row["name"])

@@ -17,7 +17,7 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
-from providers import rows, upstream
+from providers import openai_embeddings, rows, upstream
 from providers.base import Chunk
 from providers.rows import Row
 
@@ -58,6 +58,10 @@ class OpenAICompatible:
         # Parsed once: httpx parses a string URL on every request (about 30 µs).
         return httpx.URL(f"{self.base_url}/chat/completions")
 
+    @functools.cached_property
+    def embeddings_url(self) -> httpx.URL:
+        return httpx.URL(f"{self.base_url}/embeddings")
+
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, **self.extra_headers}
         if self.api_key:
@@ -89,6 +93,12 @@ class OpenAICompatible:
         if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
             raise UpstreamError("The upstream provider sent a malformed response.")
         return answer
+
+    async def create_embeddings(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        headers = self._headers("application/json")
+        return await openai_embeddings.create(
+            self.client, self.embeddings_url, headers, body, model
+        )
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAICompatible:
