@@ -31,23 +31,29 @@ def inputs(raw: Any) -> Inputs:
     return [item if isinstance(item, str) else list(item) for item in raw]
 
 
+def decoded(ids: list[int]) -> str | None:
+    """Token ids as cl100k_base text, or None when some id is not a cl100k_base token (loads
+    the tokenizer: call it off the event loop)."""
+    try:
+        return tokens.encoding().decode(ids, errors="replace")
+    except (KeyError, ValueError, OverflowError):
+        return None
+
+
 def texts(raw: Any) -> list[str]:
-    """Every input as text, token ids decoded with cl100k_base (loads the tokenizer: call it
-    off the event loop). Ids the tokenizer does not know are the caller's error."""
-    decoded = []
+    """Every input as text, token ids decoded with cl100k_base (call it off the event loop).
+    Ids the tokenizer does not know are the caller's error."""
+    result = []
     for item in inputs(raw):
-        if isinstance(item, str):
-            decoded.append(item)
-            continue
-        try:
-            decoded.append(tokens.encoding().decode(item, errors="replace"))
-        except (KeyError, ValueError, OverflowError) as exc:
+        text = item if isinstance(item, str) else decoded(item)
+        if text is None:
             raise InvalidRequest(
                 "`input` holds token ids that are not cl100k_base tokens.",
                 param="input",
                 code="invalid_value",
-            ) from exc
-    return decoded
+            )
+        result.append(text)
+    return result
 
 
 def estimated_usage(raw: Any) -> Usage:
