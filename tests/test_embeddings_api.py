@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import math
 import struct
+import time
 
 import openai
 import pytest
@@ -275,3 +276,17 @@ def test_a_wrong_upstream_key_is_the_gateways_fault_not_the_callers(
     with pytest.raises(openai.APIStatusError) as caught:
         gateway.client().embeddings.create(model=SMALL, input="x")
     assert caught.value.status_code == 502
+
+
+def test_a_client_that_leaves_early_still_leaves_one_ledger_row(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.reply_embeddings(delay=1.0)
+    with pytest.raises(openai.APITimeoutError):
+        gateway.client(timeout=0.2).embeddings.create(model=SMALL, input="one two three")
+    deadline = time.monotonic() + 10
+    while not gateway.ledger() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [row] = gateway.ledger()
+    assert row["status"] in ("completed", "client_disconnected")
+    assert row["messages"] == 1 and row["prompt_tokens"] == 3

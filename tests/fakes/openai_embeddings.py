@@ -37,6 +37,7 @@ class EmbeddingsReply:
     floats_only: bool = False
     prompt_tokens: int | None = None
     usage: bool = True
+    delay: float = 0.0  # seconds before answering
 
 
 def _error(message: str, param: str | None = None, code: str | None = None) -> JSON:

@@ -698,6 +698,7 @@ class FakeOpenAIUpstream:
             await self._send_failure(scripted, str(model or ""), exchange)
             return
         reply = scripted if isinstance(scripted, EmbeddingsReply) else EmbeddingsReply()
+        await anyio.sleep(reply.delay)
         status, payload = openai_embeddings.answer(request.body, reply)
         await exchange.json(status, payload, _SUCCESS_HEADERS if status == 200 else None)
 
