@@ -48,3 +48,16 @@ class TextCompletionProvider(Protocol):
     async def complete_text(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         """One `text_completion`-shaped dict, with `usage` when the upstream reports it."""
         ...
+
+
+@runtime_checkable
+class EmbeddingsProvider(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    async def create_embeddings(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        """An OpenAI `CreateEmbeddingResponse`-shaped dict for an OpenAI embeddings request
+        body: `data[].embedding` as floats or base64 strings (the gateway answers in the
+        encoding the client asked for), `usage` when the upstream reports it. Failures raise
+        `domain.errors.GatewayError`s."""
+        ...

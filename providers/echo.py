@@ -203,6 +203,11 @@ class Echo:
 
         return await echo_completions.complete(body)
 
+    async def create_embeddings(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        from providers import echo_embeddings  # it counts tokens with this module's rule
+
+        return await echo_embeddings.create(body)
+
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:
     return Echo(name=row["name"])

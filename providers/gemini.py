@@ -25,7 +25,7 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, InvalidRequest, UpstreamError
-from providers import rows, upstream
+from providers import gemini_embeddings, rows, upstream
 from providers.base import Chunk
 from providers.chunks import new_call_id
 from providers.rows import Row
@@ -611,6 +611,16 @@ class Gemini:
         ):
             raise UpstreamError("The upstream provider sent a malformed response.")
         return to_completion(answer)
+
+    async def create_embeddings(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        url = self._url(model.upstream_id, "batchEmbedContents")
+        headers = self._headers("application/json")
+        try:
+            return await gemini_embeddings.create(
+                self.client, url, headers, body, model, read_error
+            )
+        except InvalidRequest as exc:
+            raise _ours(exc) from exc
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Gemini:

@@ -17,7 +17,7 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
-from providers import openai_completions, rows, upstream
+from providers import openai_completions, openai_embeddings, rows, upstream
 from providers.base import Chunk
 from providers.rows import Row
 
@@ -57,6 +57,10 @@ class OpenAICompatible:
     def chat_url(self) -> httpx.URL:
         # Parsed once: httpx parses a string URL on every request (about 30 µs).
         return httpx.URL(f"{self.base_url}/chat/completions")
+
+    @functools.cached_property
+    def embeddings_url(self) -> httpx.URL:
+        return httpx.URL(f"{self.base_url}/embeddings")
 
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, **self.extra_headers}
@@ -104,6 +108,12 @@ class OpenAICompatible:
         headers = self._headers("application/json")
         url = self.completions_url
         return await openai_completions.complete(self.client, url, headers, body, model)
+
+    async def create_embeddings(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
+        headers = self._headers("application/json")
+        return await openai_embeddings.create(
+            self.client, self.embeddings_url, headers, body, model
+        )
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAICompatible:

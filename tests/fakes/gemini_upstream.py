@@ -30,6 +30,8 @@ from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
+from . import gemini_embeddings
+from .gemini_embeddings import EMBED_PATH, EmbedReply
 from .scripted import ScriptedFake
 from .server import answer_lifespan, lower_headers, read_body
 
@@ -319,6 +321,10 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
         if key != self.api_key:
             await _json(send, 400, invalid_key_error())
             return
+        embed = EMBED_PATH.match(scope["path"])
+        if embed and scope["method"] == "POST":
+            await self._embed(send, embed.group(3), embed.group(2), body)
+            return
         if not match or scope["method"] != "POST":
             await _json(send, 404, google_error(404, f"Not found: {scope['path']}"))
             return
@@ -357,6 +363,23 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
         if scripted.stream_error is not None:
             await _event(send, scripted.stream_error)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def reply_embeddings(self, prompt_tokens: int | None = None) -> None:
+        """Queue the next embed call's answer (with a `usageMetadata` when given tokens)."""
+        self._push([EmbedReply(prompt_tokens)])  # type: ignore[list-item]
+
+    async def _embed(self, send: Send, method: str, model: str, body: Any) -> None:
+        """`batchEmbedContents` / `embedContent` (tests/fakes/gemini_embeddings.py)."""
+        scripted = self._next(Reply())
+        if isinstance(scripted, Failure):
+            failure = scripted.body or default_error(scripted.status, model)
+            await _json(send, scripted.status, failure)
+            return
+        reply = scripted if isinstance(scripted, EmbedReply) else EmbedReply()
+        try:
+            await _json(send, 200, gemini_embeddings.answer(method, model, body, reply))
+        except gemini_embeddings.Invalid as exc:
+            await _json(send, 400, google_error(400, str(exc)))
 
     @staticmethod
     def _plan(body: JSON, reply: Reply, model: str) -> _Plan:

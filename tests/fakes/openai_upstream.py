@@ -5,6 +5,7 @@ Serves ``GET /v1/models``, ``GET /v1/models/{id}``, ``POST /v1/chat/completions`
 recorded in ``/work/shared/reference/CLIENTS.md`` (sections 3, 4 and 7) and as specified by the
 official schemas in ``openai-openapi-subset.yaml``: ``ListModelsResponse``/``Model``,
 ``CreateChatCompletionResponse``, ``CreateChatCompletionStreamResponse`` and ``ErrorResponse``.
+``POST /v1/embeddings`` is served by ``tests/fakes/openai_embeddings.py``.
 
 Tests script it through a FIFO queue of canned outcomes, consumed one per chat completion::
 
@@ -39,7 +40,8 @@ from typing import Any
 import anyio
 from starlette.types import Receive, Scope, Send
 
-from . import text_completions
+from . import openai_embeddings, text_completions
+from .openai_embeddings import EmbeddingsReply
 from .server import answer_lifespan, read_body, serve_asgi
 
 __all__ = [
@@ -681,8 +683,27 @@ class FakeOpenAIUpstream:
             await self._chat(request, exchange, receive)
         elif method == "POST" and path == "/v1/completions":
             await self._text_completion(request, exchange, receive)
+        elif method == "POST" and path == "/v1/embeddings":
+            await self._embeddings(request, exchange)
         else:
             await exchange.json(404, openai_error(f"Invalid URL ({method} {path})"))
+
+    def reply_embeddings(self, **options: Any) -> None:
+        """Queue the next embeddings answer (fields of ``EmbeddingsReply``); ``fail`` queues
+        an error for it as for a chat completion."""
+        self._push(EmbeddingsReply(**options))  # type: ignore[arg-type]
+
+    async def _embeddings(self, request: RecordedRequest, exchange: _Exchange) -> None:
+        with self._lock:
+            scripted = self._script.popleft() if self._script else None
+        if isinstance(scripted, Failure):
+            model = request.body.get("model") if isinstance(request.body, dict) else None
+            await self._send_failure(scripted, str(model or ""), exchange)
+            return
+        reply = scripted if isinstance(scripted, EmbeddingsReply) else EmbeddingsReply()
+        await anyio.sleep(reply.delay)
+        status, payload = openai_embeddings.answer(request.body, reply)
+        await exchange.json(status, payload, _SUCCESS_HEADERS if status == 200 else None)
 
     def _record(self, scope: Scope, raw: bytes) -> RecordedRequest:
         headers: dict[str, str] = {}
