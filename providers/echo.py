@@ -22,8 +22,10 @@ from typing import Any
 import httpx
 
 from domain.catalog import ModelEntry
+from domain.images import ImageRequest
 from domain.metering import Usage
-from providers.base import Chunk
+from providers import echo_images
+from providers.base import Chunk, ImageResult
 from providers.chunks import collect, usage_payload
 from providers.rows import Row
 
@@ -190,6 +192,9 @@ class Echo:
 
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         return await collect(self.stream_chat(body, model))
+
+    async def generate_images(self, request: ImageRequest, model: ModelEntry) -> ImageResult:
+        return await echo_images.generate_images(request, model)
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:

@@ -25,8 +25,9 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, InvalidRequest, UpstreamError
-from providers import rows, upstream
-from providers.base import Chunk
+from domain.images import ImageRequest
+from providers import imagen, rows, upstream
+from providers.base import Chunk, ImageResult
 from providers.chunks import new_call_id
 from providers.rows import Row
 
@@ -611,6 +612,15 @@ class Gemini:
         ):
             raise UpstreamError("The upstream provider sent a malformed response.")
         return to_completion(answer)
+
+    async def generate_images(self, request: ImageRequest, model: ModelEntry) -> ImageResult:
+        url = self._url(model.upstream_id, "predict")
+        try:
+            return await imagen.generate(
+                self.client, url, self._headers("application/json"), request, read_error
+            )
+        except InvalidRequest as exc:
+            raise _ours(exc) from exc
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Gemini:
