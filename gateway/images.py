@@ -18,7 +18,7 @@ import anyio
 import anyio.to_thread
 
 from domain.catalog import ModelEntry
-from domain.errors import GatewayError, QuotaExceeded
+from domain.errors import GatewayError, QuotaExceeded, UpstreamError
 from domain.images import ImageRequest, image_request
 from domain.metering import Usage
 from domain.quota import DailyAllowance, quota_day
@@ -146,6 +146,8 @@ class ImageRun:
         status, http_status, result = "client_disconnected", 499, None
         try:
             result = await self.provider.generate_images(self.request, self.model)
+            if not result.images:
+                raise UpstreamError("The upstream provider answered without any image.")
             data = await self._items(result.images, base_url)
             status, http_status = "completed", 200
         except GatewayError as exc:

@@ -90,9 +90,7 @@ def test_url_answer_is_served_by_the_gateway_without_a_key(gateway: Gateway) -> 
 def test_url_and_b64_answers_carry_the_same_image(gateway: Gateway) -> None:
     client = gateway.client()
     inline = client.images.generate(model=MODEL, prompt="same", size="32x32")
-    linked = client.images.generate(
-        model=MODEL, prompt="same", size="32x32", response_format="url"
-    )
+    linked = client.images.generate(model=MODEL, prompt="same", size="32x32", response_format="url")
     fetched = httpx.get(linked.data[0].url).content
     assert fetched == base64.b64decode(inline.data[0].b64_json)
 

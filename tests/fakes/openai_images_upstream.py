@@ -13,7 +13,7 @@ Tests queue outcomes, one per request::
     fake = FakeOpenAIImages(api_key="sk-test")
     with fake.serve() as url:            # the API is at f"{url}/v1"
         fake.reply(revised_prompt="A photorealistic otter")
-        fake.fail(400, openai_error("Your request was rejected...", code="content_policy_violation"))
+        fake.fail(400, openai_error("Rejected.", code="content_policy_violation"))
 
 With an empty queue, each image is a tiny PNG labelled `<prompt>#<index>` (tests/fakes/pngs.py).
 """
