@@ -153,6 +153,9 @@ class ImageRun:
         except GatewayError as exc:
             status, http_status = "upstream_error", exc.status
             raise
+        except Exception:  # our own failure (a full disk...): nothing was delivered, so free
+            status, http_status = "upstream_error", 500
+            raise
         finally:
             produced = len(result.images) if result is not None and status == "completed" else 0
             counted, remaining = await self._settle(result, status, http_status, produced)
