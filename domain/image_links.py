@@ -55,8 +55,11 @@ class ImageLink:
 
     def name(self, key: bytes) -> str:
         body = self.image_id + _EXPIRY.pack(self.expires_at)
-        token = base64.urlsafe_b64encode(body + _tag(key, body, self.extension)).rstrip(b"=")
-        return f"{token.decode()}.{self.extension}"
+        return f"{_encode(body + _tag(key, body, self.extension))}.{self.extension}"
+
+
+def _encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def new_link(media_type: str, expires_at: int) -> ImageLink:
@@ -77,8 +80,8 @@ def parse(key: bytes, name: str, now: float) -> ImageLink | None:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError):
         return None
-    if len(raw) != _TOKEN_BYTES:
-        return None
+    if len(raw) != _TOKEN_BYTES or _encode(raw) != token:
+        return None  # one spelling per link: no padding-bit or stray-character variants
     body, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
     if not hmac.compare_digest(tag, _tag(key, body, extension)):
         return None
