@@ -82,8 +82,3 @@ def aspect_ratio(dimensions: tuple[int, int] | None) -> str:
         return abs(int(w) / int(h) - wanted)
 
     return min(ASPECT_RATIOS, key=distance)
-
-
-def images_left_over(requested: int, produced: int) -> int:
-    """Images reserved for a request that were not produced (filtered, failed): refunded."""
-    return max(0, requested - produced)

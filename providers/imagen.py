@@ -17,7 +17,6 @@ from typing import Any
 import anyio.to_thread
 import httpx
 
-from domain.catalog import ModelEntry
 from domain.errors import InvalidRequest, UpstreamError
 from domain.images import ImageRequest, aspect_ratio
 from providers import image_http, upstream
@@ -27,7 +26,7 @@ JSON = dict[str, Any]
 MAX_SAMPLES = 4
 
 
-def to_upstream(request: ImageRequest, model: ModelEntry | None = None) -> JSON:
+def to_upstream(request: ImageRequest) -> JSON:
     if request.n > MAX_SAMPLES:
         raise InvalidRequest(
             f"Imagen makes at most {MAX_SAMPLES} images per request.",
