@@ -8,6 +8,7 @@ stores an image, at most once a minute.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import time
@@ -47,7 +48,9 @@ class ImageStore:
     async def put(self, data: bytes, media_type: str) -> str:
         """Store an image; its link's name (`<token>.<ext>`), valid for `ttl_seconds`."""
         now = self.clock()
-        link = image_links.new_link(media_type, int(now) + self.ttl_seconds)
+        link = image_links.new_link(
+            media_type, math.ceil(now + self.ttl_seconds)
+        )  # at least the TTL
         sweep = now >= self._next_sweep
         if sweep:
             self._next_sweep = now + SWEEP_EVERY

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
+from starlette.types import Receive
 
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, QuotaExceeded, UpstreamError
@@ -32,6 +33,7 @@ from gateway.services import Services
 from providers.base import GeneratedImage, ImageProvider, ImageResult
 from storage import image_usage
 
+T = TypeVar("T")
 ENDPOINT = "images.generations"
 FILES_PATH = "/images/files/"
 # Values of ImagesResponse's optional fields that OpenAI's schema allows (others are left out).
@@ -214,6 +216,38 @@ async def begin_images(services: Services, caller: Caller, body: Mapping[str, An
             await quota.settle(caller, images, produced=0)
         raise
     return ImageRun(services, caller, request, routed.model, routed.provider, images, admission)
+
+
+class ClientGone(GatewayError):
+    """The client closed the connection before the images were ready (nginx's 499)."""
+
+    status = 499
+    type = "invalid_request_error"
+    code = "client_disconnected"
+
+
+async def until_disconnect(work: Callable[[], Awaitable[T]], receive: Receive) -> T:
+    """`work()`, cancelled if the client disconnects first: generating images takes seconds
+    to minutes, and nobody should pay for (or keep polling) images nobody will read."""
+    done: list[T] = []
+
+    async def watch(scope: anyio.CancelScope) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        scope.cancel()
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch, group.cancel_scope)
+            done.append(await work())
+            group.cancel_scope.cancel()
+    except BaseExceptionGroup as failures:
+        if len(failures.exceptions) == 1:  # the work's own failure, as itself
+            raise failures.exceptions[0] from None
+        raise
+    if not done:
+        raise ClientGone("The client closed the request.")
+    return done[0]
 
 
 def links_base(public_url: str | None, request_url: str, request_path: str) -> str:

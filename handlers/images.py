@@ -8,10 +8,11 @@ from typing import Any
 
 import orjson
 from connexion import request
+from connexion.context import receive
 from starlette.responses import Response
 
 from domain.errors import NotFound
-from gateway.images import begin_images, links_base
+from gateway.images import begin_images, links_base, until_disconnect
 from gateway.services import Services
 
 
@@ -21,7 +22,7 @@ async def create_image(
     run = await begin_images(services, token_info["caller"], body)
     url = str(request.url).split("?", 1)[0]
     base = links_base(services.settings.public_url, url, request.url.path)
-    images, headers = await run.generate(base)
+    images, headers = await until_disconnect(lambda: run.generate(base), receive)
     return Response(orjson.dumps(images), media_type="application/json", headers=headers)
 
 
@@ -33,7 +34,7 @@ async def get_image_file(services: Services, name: str) -> Response:
         stored.data,
         media_type=stored.media_type,
         headers={
-            "Cache-Control": f"private, max-age={max(0, stored.expires_at - int(time.time()))}",
+            "Cache-Control": f"private, max-age={max(0, int(stored.expires_at - time.time()))}",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
         },

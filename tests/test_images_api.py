@@ -115,12 +115,12 @@ def test_a_guessed_or_altered_image_url_is_404_in_openai_shape(gateway: Gateway)
 
 
 def test_image_links_expire(start_gateway: Callable[..., Gateway]) -> None:
-    gateway = start_gateway(env={"WMGW_IMAGE_URL_TTL_SECONDS": "1"})
+    gateway = start_gateway(env={"WMGW_IMAGE_URL_TTL_SECONDS": "2"})
     images = gateway.client().images.generate(
         model=MODEL, prompt="fleeting", response_format="url", size="16x16"
     )
     assert httpx.get(images.data[0].url).status_code == 200
-    time.sleep(2.1)
+    time.sleep(3.1)
     expired = httpx.get(images.data[0].url)
     assert expired.status_code == 404
     assert expired.json()["error"]["type"] == "invalid_request_error"

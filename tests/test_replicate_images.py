@@ -5,6 +5,7 @@ and the official `openai` SDK talking to a real gateway in front of the fake."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -43,21 +44,19 @@ def fake(replicate_server: FakeReplicate) -> FakeReplicate:
     return replicate_server
 
 
-@pytest.fixture
-def catalog(tmp_path: Path) -> Path:
-    """The shipped catalog with a short prediction deadline and quick polling."""
+def write_catalog(directory: Path, deadline: float) -> Path:
+    """The shipped catalog with another prediction deadline and quick polling."""
     document = yaml.safe_load((REPO_ROOT / "catalog.yaml").read_text())
     for row in document["providers"]:
         if row["name"] == "replicate":
-            row["prediction_deadline_seconds"] = 1.5
+            row["prediction_deadline_seconds"] = deadline
             row["poll_interval_seconds"] = 0.05
-    path = tmp_path / "catalog.yaml"
+    path = directory / f"catalog-{deadline}.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
 
 
-@pytest.fixture
-def gateway(start_gateway: Callable[..., Gateway], fake: FakeReplicate, catalog: Path) -> Gateway:
+def start(start_gateway: Callable[..., Gateway], fake: FakeReplicate, catalog: Path) -> Gateway:
     return start_gateway(
         env={
             "WMGW_REPLICATE_API_TOKEN": TOKEN,
@@ -65,6 +64,11 @@ def gateway(start_gateway: Callable[..., Gateway], fake: FakeReplicate, catalog:
             "WMGW_CATALOG": str(catalog),
         }
     )
+
+
+@pytest.fixture
+def gateway(start_gateway: Callable[..., Gateway], fake: FakeReplicate, tmp_path: Path) -> Gateway:
+    return start(start_gateway, fake, write_catalog(tmp_path, deadline=1.5))
 
 
 def labels(images: openai.types.ImagesResponse) -> list[str]:
@@ -227,3 +231,26 @@ def test_failed_predictions_are_openai_errors(gateway: Gateway, fake: FakeReplic
         client.images.generate(model="black-forest-labs/flux-dev", prompt="x")
     assert limited.value.response.headers["retry-after-ms"] == "2000"
     assert [r["http_status"] for r in gateway.ledger()] == [400, 502, 429]
+
+
+def test_a_client_that_leaves_cancels_its_prediction_and_pays_no_image(
+    start_gateway: Callable[..., Gateway], fake: FakeReplicate, tmp_path: Path
+) -> None:
+    gateway = start(start_gateway, fake, write_catalog(tmp_path, deadline=60))
+    gateway.db(lambda conn: image_usage.set_plan_limit(conn, "team", 1))
+    fake.plan(polls=100_000)
+    with pytest.raises(openai.APITimeoutError):
+        gateway.client(timeout=0.5).images.generate(
+            model="black-forest-labs/flux-dev", prompt="gone"
+        )
+    deadline = time.monotonic() + 10
+    while not (fake.canceled and gateway.ledger()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(fake.canceled) == 1
+    [row] = gateway.ledger()
+    assert (row["status"], row["http_status"]) == ("client_disconnected", 499)
+    fake.plan()
+    refunded = gateway.client().images.with_raw_response.generate(
+        model="black-forest-labs/flux-dev", prompt="back"
+    )
+    assert refunded.headers["x-writingmate-images-remaining"] == "0"
