@@ -2,8 +2,9 @@
 
 wmgw migrate                                   create or upgrade the database
 wmgw bootstrap                                 first run: a local user with a key, printed once
-wmgw plan create NAME [--daily-messages N]     (omit N for unlimited)
+wmgw plan create NAME [--daily-messages N] [--daily-images N]   (omit N for unlimited)
 wmgw plan set-limit NAME [--daily-messages N]
+wmgw plan set-image-limit NAME [--daily-images N]
 wmgw plan list
 wmgw workspace create NAME --plan PLAN
 wmgw workspace list
@@ -37,7 +38,7 @@ from gateway.catalog_file import load_catalog
 from gateway.settings import Settings
 from providers import rows
 from providers.openrouter_models import catalog_rows
-from storage import accounts, provider_keys, synced_models, usage
+from storage import accounts, image_usage, provider_keys, synced_models, usage
 from storage.engine import create_engine
 from storage.migrate import upgrade
 
@@ -76,7 +77,17 @@ async def _user_id(conn: AsyncConnection, id_or_email: str) -> str:
 
 async def plan_create(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
     await accounts.create_plan(conn, args.name, args.daily_messages)
+    if args.daily_images is not None:
+        await image_usage.set_plan_limit(conn, args.name, args.daily_images)
     print(args.name)
+    return 0
+
+
+async def plan_set_image_limit(
+    conn: AsyncConnection, args: argparse.Namespace, _s: Settings
+) -> int:
+    if not await image_usage.set_plan_limit(conn, args.name, args.daily_images):
+        raise CliError(f"no plan {args.name!r}")
     return 0
 
 
@@ -87,7 +98,8 @@ async def plan_set_limit(conn: AsyncConnection, args: argparse.Namespace, _s: Se
 
 
 async def plan_list(conn: AsyncConnection, _a: argparse.Namespace, _s: Settings) -> int:
-    _table(await accounts.list_plans(conn), ["name", "daily_message_limit", "created_at"])
+    columns = ["name", "daily_message_limit", "daily_image_limit", "created_at"]
+    _table(await accounts.list_plans(conn), columns)
     return 0
 
 
@@ -250,11 +262,16 @@ def _parser() -> argparse.ArgumentParser:
     p = plan.add_parser("create")
     p.add_argument("name")
     p.add_argument("--daily-messages", type=int, default=None)
+    p.add_argument("--daily-images", type=int, default=None, help="images per day (POST /images)")
     p.set_defaults(run=plan_create)
     p = plan.add_parser("set-limit")
     p.add_argument("name")
     p.add_argument("--daily-messages", type=int, default=None)
     p.set_defaults(run=plan_set_limit)
+    p = plan.add_parser("set-image-limit", help="change a plan's daily image limit")
+    p.add_argument("name")
+    p.add_argument("--daily-images", type=int, default=None, help="omit for unlimited")
+    p.set_defaults(run=plan_set_image_limit)
     plan.add_parser("list").set_defaults(run=plan_list)
 
     workspace = group("workspace")

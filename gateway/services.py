@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.catalog import Catalog, entry_from_config
 from gateway.auth import Authenticator
 from gateway.catalog_file import load_catalog
+from gateway.image_store import ImageStore
 from gateway.metering import Meter
 from gateway.settings import Settings
 from providers.registry import Registry, build_registry
@@ -28,6 +29,7 @@ class Services:
     registry: Registry
     auth: Authenticator
     meter: Meter
+    image_store: ImageStore
 
     async def load_synced_models(self) -> None:
         """Add the model lists synced by `wmgw models sync-openrouter` to the catalog."""
@@ -71,4 +73,7 @@ def build_services(settings: Settings) -> Services:
         registry=build_registry(catalog_file.provider_rows, settings.environ, http),
         auth=Authenticator(engine, settings.server_secret, settings.key_cache_seconds),
         meter=Meter(GroupCommit(settings.database_url)),
+        image_store=ImageStore(
+            settings.image_dir, settings.server_secret, settings.image_url_ttl_seconds
+        ),
     )

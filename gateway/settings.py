@@ -26,6 +26,10 @@ class Settings:
     key_cache_seconds: float = 2.0
     # Environment variables the provider rows name (their keys and base URLs).
     environ: Mapping[str, str] = field(default_factory=dict)
+    # Generated images served for `response_format: url`: where, for how long, under which URL.
+    image_dir: Path = DEFAULT_DATA_DIR / "images"
+    image_url_ttl_seconds: int = 3600
+    public_url: str | None = None  # e.g. https://gateway.example.com; else the request's host
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -40,6 +44,9 @@ class Settings:
             validate_responses=env.get("WMGW_VALIDATE_RESPONSES", "") == "1",
             key_cache_seconds=float(env.get("WMGW_KEY_CACHE_SECONDS", 2.0)),
             environ=env,
+            image_dir=Path(env.get("WMGW_IMAGE_DIR") or data_dir / "images"),
+            image_url_ttl_seconds=int(env.get("WMGW_IMAGE_URL_TTL_SECONDS", 3600)),
+            public_url=(env.get("WMGW_PUBLIC_URL") or "").rstrip("/") or None,
         )
 
 

@@ -4,9 +4,11 @@ the registry can tell whether a provider's wire format serves it (`Registry.serv
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from domain.catalog import ModelEntry
+from domain.images import ImageRequest
 
 Chunk = dict[str, Any]
 
@@ -59,5 +61,36 @@ class EmbeddingsProvider(Protocol):
         """An OpenAI `CreateEmbeddingResponse`-shaped dict for an OpenAI embeddings request
         body: `data[].embedding` as floats or base64 strings (the gateway answers in the
         encoding the client asked for), `usage` when the upstream reports it. Failures raise
+        `domain.errors.GatewayError`s."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedImage:
+    data: bytes  # the encoded image file (PNG, JPEG, WebP...)
+    mime_type: str
+    revised_prompt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageResult:
+    images: list[GeneratedImage]
+    # OpenAI's `usage` object when the upstream reports one (GPT image models), and its other
+    # top-level fields (`background`, `output_format`, `quality`, `size`) as it sent them.
+    usage: Mapping[str, Any] | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    # Prompt and output tokens for the ledger, when the upstream counts them.
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@runtime_checkable
+class ImageProvider(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    async def generate_images(self, request: ImageRequest, model: ModelEntry) -> ImageResult:
+        """The images for an `/images/generations` request, as bytes (never a provider URL:
+        those vanish). Fewer than `request.n` when the upstream filtered some. Failures raise
         `domain.errors.GatewayError`s."""
         ...

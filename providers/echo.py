@@ -22,8 +22,10 @@ from typing import Any
 import httpx
 
 from domain.catalog import ModelEntry
+from domain.images import ImageRequest
 from domain.metering import Usage
-from providers.base import Chunk
+from providers import echo_images
+from providers.base import Chunk, ImageResult
 from providers.chunks import collect, usage_payload
 from providers.rows import Row
 
@@ -207,6 +209,9 @@ class Echo:
         from providers import echo_embeddings  # it counts tokens with this module's rule
 
         return await echo_embeddings.create(body)
+
+    async def generate_images(self, request: ImageRequest, model: ModelEntry) -> ImageResult:
+        return await echo_images.generate_images(request, model)
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:

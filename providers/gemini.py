@@ -25,8 +25,9 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, InvalidRequest, UpstreamError
-from providers import gemini_embeddings, rows, upstream
-from providers.base import Chunk
+from domain.images import ImageRequest
+from providers import gemini_embeddings, imagen, rows, upstream
+from providers.base import Chunk, ImageResult
 from providers.chunks import new_call_id
 from providers.rows import Row
 
@@ -618,6 +619,15 @@ class Gemini:
         try:
             return await gemini_embeddings.create(
                 self.client, url, headers, body, model, read_error
+            )
+        except InvalidRequest as exc:
+            raise _ours(exc) from exc
+
+    async def generate_images(self, request: ImageRequest, model: ModelEntry) -> ImageResult:
+        url = self._url(model.upstream_id, "predict")
+        try:
+            return await imagen.generate(
+                self.client, url, self._headers("application/json"), request, read_error
             )
         except InvalidRequest as exc:
             raise _ours(exc) from exc

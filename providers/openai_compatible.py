@@ -16,10 +16,24 @@ from typing import Any
 import httpx
 
 from domain.catalog import ModelEntry
-from domain.errors import UpstreamError
-from providers import openai_completions, openai_embeddings, rows, upstream
-from providers.base import Chunk
+from domain.errors import ModelNotSupported, UpstreamError
+from domain.images import ImageRequest
+from providers import (
+    openai_completions,
+    openai_embeddings,
+    openai_images,
+    openrouter_images,
+    rows,
+    upstream,
+)
+from providers.base import Chunk, ImageResult
 from providers.rows import Row
+
+# How a row's upstream generates images (its `images` field in catalog.yaml).
+IMAGE_APIS = {
+    "generations": openai_images.generate,  # POST /images/generations (OpenAI)
+    "chat": openrouter_images.generate,  # chat completions with `modalities` (OpenRouter)
+}
 
 
 def to_upstream(body: Mapping[str, Any], model: ModelEntry, *, stream: bool) -> dict[str, Any]:
@@ -49,6 +63,7 @@ class OpenAICompatible:
     api_key: str | None
     client: httpx.AsyncClient
     extra_headers: Mapping[str, str]
+    image_api: str | None = None  # the row's `images`: a key of IMAGE_APIS
 
     def with_api_key(self, api_key: str) -> OpenAICompatible:
         return dataclasses.replace(self, api_key=api_key)
@@ -115,6 +130,13 @@ class OpenAICompatible:
             self.client, self.embeddings_url, headers, body, model
         )
 
+    async def generate_images(self, request: ImageRequest, model: ModelEntry) -> ImageResult:
+        generate = IMAGE_APIS.get(self.image_api or "")
+        if generate is None:
+            raise ModelNotSupported(model.slug, "image generation")
+        headers = self._headers("application/json")
+        return await generate(self.client, self.base_url, headers, request, model)
+
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAICompatible:
     return OpenAICompatible(
@@ -123,4 +145,5 @@ def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAI
         api_key=rows.api_key(row, env),
         client=client,
         extra_headers=dict(row.get("headers") or {}),
+        image_api=row.get("images"),
     )

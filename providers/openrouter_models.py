@@ -25,6 +25,8 @@ def _capabilities(model: Mapping[str, Any]) -> list[str]:
             found.add(PARAMETER_CAPABILITIES[parameter])
     if "image" in ((model.get("architecture") or {}).get("input_modalities") or []):
         found.add("vision")
+    if "image" in ((model.get("architecture") or {}).get("output_modalities") or []):
+        found.add("images")  # served by POST /images/generations (chat with `modalities`)
     return sorted(found)
 
 

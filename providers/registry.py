@@ -22,6 +22,7 @@ KINDS: dict[str, str] = {
     "openai_compatible": "providers.openai_compatible",
     "anthropic": "providers.anthropic",
     "gemini": "providers.gemini",
+    "replicate": "providers.replicate",
 }
 
 

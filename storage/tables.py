@@ -139,3 +139,16 @@ responses = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_responses_workspace_created", "workspace_id", "created_at"),
 )
+
+# Images generated per workspace and UTC day, against the plan's `daily_image_limit`
+# (POST /images/generations reserves `n` before the upstream call, like daily_usage).
+plans.append_column(Column("daily_image_limit", Integer, nullable=True))  # NULL: unlimited
+
+daily_image_usage = Table(
+    "daily_image_usage",
+    metadata,
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("used", Integer, nullable=False, default=0),
+    Column("reserved", Integer, nullable=False, default=0),
+)

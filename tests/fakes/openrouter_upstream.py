@@ -105,6 +105,7 @@ class Reply:
     error_after: int | None = None
     error: JSON | None = None
     usage_on_finish: bool = False
+    images: Sequence[str] = ()  # image output (`modalities`): `data:` URLs in `message.images`
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,7 @@ class _Plan:
     finish_reason: str
     native_finish_reason: str
     usage: JSON
+    images: Sequence[str] = ()
 
     @classmethod
     def of(cls, reply: Reply, body: JSON) -> _Plan:
@@ -299,6 +301,7 @@ class _Plan:
                 "cost_details": {"upstream_inference_cost": None},
                 "completion_tokens_details": {"reasoning_tokens": reply.reasoning_tokens},
             },
+            images=reply.images,
         )
 
     def completion(self) -> JSON:
@@ -307,6 +310,11 @@ class _Plan:
         if self.reasoning:
             message["reasoning_details"] = [
                 {"type": "reasoning.text", "text": self.reasoning, "format": "unknown", "index": 0}
+            ]
+        if self.images:
+            message["images"] = [
+                {"type": "image_url", "image_url": {"url": url}, "index": i}
+                for i, url in enumerate(self.images)
             ]
         if self.calls:
             message["tool_calls"] = [

@@ -1,0 +1,41 @@
+"""Images tag: `POST /images/generations`, and `GET /images/files/{name}`, which serves the
+images the gateway stored for `response_format: url` (no key: the name is the credential)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from connexion import request
+from connexion.context import receive
+from starlette.responses import Response
+
+from domain.errors import NotFound
+from gateway.images import begin_images, links_base, until_disconnect
+from gateway.services import Services
+
+
+async def create_image(
+    services: Services, body: dict[str, Any], token_info: dict[str, Any]
+) -> Response:
+    run = await begin_images(services, token_info["caller"], body)
+    url = str(request.url).split("?", 1)[0]
+    base = links_base(services.settings.public_url, url, request.url.path)
+    images, headers = await until_disconnect(lambda: run.generate(base), receive)
+    return Response(orjson.dumps(images), media_type="application/json", headers=headers)
+
+
+async def get_image_file(services: Services, name: str) -> Response:
+    stored = await services.image_store.get(name)
+    if stored is None:
+        raise NotFound("No such image, or its link has expired.", code="image_not_found")
+    return Response(
+        stored.data,
+        media_type=stored.media_type,
+        headers={
+            "Cache-Control": f"private, max-age={max(0, int(stored.expires_at - time.time()))}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        },
+    )

@@ -1,0 +1,65 @@
+"""The daily image limit as an operator sets it with `wmgw plan`, and as a developer then
+meets it through the official SDK."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openai
+import pytest
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.fakes.server import serve_asgi
+
+WMGW = Path(sys.executable).parent / "wmgw"
+
+
+@pytest.fixture
+def wmgw(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {**os.environ, "WMGW_DATA_DIR": str(tmp_path), "WMGW_SERVER_SECRET": "cli-secret"}
+    env.pop("DATABASE_URL", None)
+
+    def run(*args: str, ok: bool = True) -> str:
+        done = subprocess.run(
+            [str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode == 0) == ok, done.stderr
+        return done.stdout.strip()
+
+    run.env = env  # type: ignore[attr-defined]
+    return run
+
+
+def test_plan_with_a_daily_image_limit_refuses_the_image_past_it(wmgw) -> None:  # type: ignore[no-untyped-def]
+    wmgw("plan", "create", "starter", "--daily-messages", "50", "--daily-images", "3")
+    workspace = wmgw("workspace", "create", "Studio", "--plan", "starter")
+    wmgw("user", "create", "ines@studio.test", "--workspace", workspace)
+    key = wmgw("key", "create", "ines@studio.test")
+    listed = wmgw("plan", "list").splitlines()
+    assert listed[0].split()[:3] == ["name", "daily_message_limit", "daily_image_limit"]
+    assert listed[1].split()[:3] == ["starter", "50", "3"]
+    settings = Settings.from_env(wmgw.env)
+    with serve_asgi(create_app(settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
+        raw = client.images.with_raw_response.generate(
+            model="writingmate/echo-image", prompt="a", n=3, size="16x16"
+        )
+        assert raw.headers["x-writingmate-images-remaining"] == "0"
+        assert raw.headers["x-writingmate-messages-remaining"] == "49"
+        with pytest.raises(openai.RateLimitError):
+            client.images.generate(model="writingmate/echo-image", prompt="b", size="16x16")
+        wmgw("plan", "set-image-limit", "starter", "--daily-images", "4")
+        again = client.images.with_raw_response.generate(
+            model="writingmate/echo-image", prompt="c", size="16x16"
+        )
+        assert again.headers["x-writingmate-images-remaining"] == "0"
+        wmgw("plan", "set-image-limit", "starter")  # unlimited
+        free = client.images.with_raw_response.generate(
+            model="writingmate/echo-image", prompt="d", n=5, size="16x16"
+        )
+        assert "x-writingmate-images-remaining" not in free.headers
+    wmgw("plan", "set-image-limit", "nope", "--daily-images", "1", ok=False)
