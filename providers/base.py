@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from domain.catalog import ModelEntry
+from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
 Chunk = dict[str, Any]
 
@@ -26,4 +27,17 @@ class ChatProvider(Protocol):
 
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         """One `chat.completion`-shaped dict, with `usage` when the upstream reports it."""
+        ...
+
+
+@runtime_checkable
+class TranscriptionProvider(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    async def transcribe(
+        self, request: TranscriptionRequest, model: ModelEntry
+    ) -> TranscriptionResult:
+        """The transcript of `request.audio` in `request.response_format`, as OpenAI answers
+        `POST /audio/transcriptions`, with token usage when the upstream reports it."""
         ...

@@ -23,9 +23,11 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.metering import Usage
+from providers import echo_transcriptions
 from providers.base import Chunk
 from providers.chunks import collect, usage_payload
 from providers.rows import Row
+from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 WORD = re.compile(r"\s*\S+\s*|\s+")
@@ -190,6 +192,11 @@ class Echo:
 
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         return await collect(self.stream_chat(body, model))
+
+    async def transcribe(
+        self, request: TranscriptionRequest, model: ModelEntry
+    ) -> TranscriptionResult:
+        return await echo_transcriptions.transcribe(request)
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:
