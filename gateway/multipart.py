@@ -183,9 +183,7 @@ def split_parts(
             raise InvalidRequest(f"`{name}` must be {kind}.", param=name, code="invalid_value")
         if isinstance(value, UploadFile):
             if name in files:
-                raise InvalidRequest(
-                    f"Send one `{name}` file.", param=name, code="invalid_value"
-                )
+                raise InvalidRequest(f"Send one `{name}` file.", param=name, code="invalid_value")
             files[name] = value
         else:
             texts.append((raw_name, value))
@@ -249,9 +247,7 @@ class MultipartBodyValidator(AbstractRequestBodyValidator):
         context[FORM_KEY] = form
         return _once(_empty, receive), scope
 
-    async def parse(
-        self, headers: Headers, receive: Receive, limits: Mapping[str, Any]
-    ) -> Form:
+    async def parse(self, headers: Headers, receive: Receive, limits: Mapping[str, Any]) -> Form:
         try:
             parsed = await BoundedParser(headers, _body(receive), limits).parse()
         except MultiPartException as exc:

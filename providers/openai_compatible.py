@@ -17,9 +17,10 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
-from providers import rows, upstream
+from providers import openai_transcriptions, rows, upstream
 from providers.base import Chunk
 from providers.rows import Row
+from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
 
 def to_upstream(body: Mapping[str, Any], model: ModelEntry, *, stream: bool) -> dict[str, Any]:
@@ -89,6 +90,15 @@ class OpenAICompatible:
         if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
             raise UpstreamError("The upstream provider sent a malformed response.")
         return answer
+
+    async def transcribe(
+        self, request: TranscriptionRequest, model: ModelEntry
+    ) -> TranscriptionResult:
+        endpoint = openai_transcriptions.url(self.base_url)
+        headers = self._headers(openai_transcriptions.ACCEPT)
+        return await openai_transcriptions.transcribe(
+            self.client, endpoint, headers, request, model
+        )
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAICompatible:

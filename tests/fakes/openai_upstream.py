@@ -38,6 +38,7 @@ from typing import Any
 import anyio
 from starlette.types import Receive, Scope, Send
 
+from .openai_transcriptions import TranscriptionFake
 from .server import answer_lifespan, read_body, serve_asgi
 
 __all__ = [
@@ -516,6 +517,8 @@ class FakeOpenAIUpstream:
         self._release_generation = 0
         self.disconnected = threading.Event()
         """Set the first time a client leaves a chat completion before it was fully sent."""
+        self.transcriptions = TranscriptionFake()
+        """`POST /v1/audio/transcriptions`: its own script and the forms it received."""
 
     # ---- scripting ------------------------------------------------------------------------
 
@@ -604,6 +607,7 @@ class FakeOpenAIUpstream:
             self._calls.clear()
             self._disconnects = 0
             self.disconnected.clear()
+        self.transcriptions.reset()
 
     # ---- observation ----------------------------------------------------------------------
 
@@ -677,6 +681,8 @@ class FakeOpenAIUpstream:
             await self._retrieve_model(path.removeprefix("/v1/models/"), exchange)
         elif method == "POST" and path == "/v1/chat/completions":
             await self._chat(request, exchange, receive)
+        elif method == "POST" and path == "/v1/audio/transcriptions":
+            await self.transcriptions.serve(request.headers, raw, exchange.body)
         else:
             await exchange.json(404, openai_error(f"Invalid URL ({method} {path})"))
 
