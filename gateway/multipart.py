@@ -248,6 +248,10 @@ class MultipartBodyValidator(AbstractRequestBodyValidator):
         return _once(_empty, receive), scope
 
     async def parse(self, headers: Headers, receive: Receive, limits: Mapping[str, Any]) -> Form:
+        if "content-type" not in headers:  # Connexion chose this body type by default
+            raise InvalidRequest(
+                "Send the request body as multipart/form-data.", code="invalid_multipart"
+            )
         try:
             parsed = await BoundedParser(headers, _body(receive), limits).parse()
         except MultiPartException as exc:

@@ -25,10 +25,11 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, InvalidRequest, UpstreamError
-from providers import rows, upstream
+from providers import gemini_transcriptions, rows, upstream
 from providers.base import Chunk
 from providers.chunks import new_call_id
 from providers.rows import Row
+from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
 API_VERSION = "v1beta"
 JSON = dict[str, Any]
@@ -611,6 +612,18 @@ class Gemini:
         ):
             raise UpstreamError("The upstream provider sent a malformed response.")
         return to_completion(answer)
+
+    async def transcribe(
+        self, request: TranscriptionRequest, model: ModelEntry
+    ) -> TranscriptionResult:
+        url = self._url(model.upstream_id, "generateContent")
+        headers = self._headers("application/json")
+        try:
+            return await gemini_transcriptions.transcribe(
+                self.client, url, headers, request, read_error
+            )
+        except InvalidRequest as exc:
+            raise _ours(exc) from exc
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Gemini:

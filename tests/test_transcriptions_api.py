@@ -241,6 +241,14 @@ def test_malformed_multipart_is_400_not_500(gateway: Gateway) -> None:
     assert_openai_error(missing, 400, "invalid_multipart")
 
 
+def test_body_without_content_type_is_400(gateway: Gateway) -> None:
+    with gateway.http() as http:
+        empty = http.post("/audio/transcriptions")
+        raw = http.post("/audio/transcriptions", content=b"abc")
+    assert_openai_error(empty, 400)
+    assert_openai_error(raw, 400)
+
+
 def test_json_body_is_415(gateway: Gateway) -> None:
     with gateway.http() as http:
         response = http.post("/audio/transcriptions", json={"model": ECHO})

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
+from . import gemini_audio
 from .scripted import ScriptedFake
 from .server import answer_lifespan, lower_headers, read_body
 
@@ -157,6 +158,7 @@ class _Plan:
     candidates: int
     model: str
     response_id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    audio_tokens: int = 0
 
     def usage(self, candidates: int | None = None) -> JSON:
         used = self.candidates if candidates is None else candidates
@@ -164,7 +166,7 @@ class _Plan:
             "promptTokenCount": self.prompt,
             "candidatesTokenCount": used,
             "totalTokenCount": self.prompt + used + self.reply.thoughts_tokens,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": self.prompt}],
+            "promptTokensDetails": gemini_audio.prompt_details(self.prompt, self.audio_tokens),
         }
         if self.reply.thoughts_tokens:
             usage["thoughtsTokenCount"] = self.reply.thoughts_tokens
@@ -325,6 +327,10 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
         if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
             await _json(send, 400, google_error(400, "* GenerateContentRequest.contents: required"))
             return
+        refused = gemini_audio.refusal(body, len(raw))
+        if refused is not None:
+            await _json(send, refused[0], google_error(*refused))
+            return
         scripted = self._next(Reply())
         model = match.group(2)
         if isinstance(scripted, Failure):
@@ -362,14 +368,17 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
     def _plan(body: JSON, reply: Reply, model: str) -> _Plan:
         text = reply.text
         if text is None and not reply.function_calls:
-            text = _last_user_text(body)
-        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else _prompt_words(body)
+            text = gemini_audio.transcript(body) or _last_user_text(body)
+        audio = gemini_audio.audio_tokens(body)
+        prompt = reply.prompt_tokens
+        if prompt is None:
+            prompt = _prompt_words(body) + audio
         candidates = reply.candidates_tokens
         if candidates is None:
             candidates = _words(text or "") + sum(
                 1 + len(json.dumps(dict(a)).split()) for _, a in reply.function_calls
             )
-        return _Plan(reply, text, prompt, candidates, model)
+        return _Plan(reply, text, prompt, candidates, model, audio_tokens=min(audio, prompt))
 
 
 async def _event(send: Send, payload: Any) -> None:
