@@ -172,7 +172,8 @@ def test_the_form_passes_on_in_order_with_the_upstream_model() -> None:
 
 
 def test_openai_json_answer_keeps_its_bytes_and_reads_token_usage() -> None:
-    raw = b'{"text": "Hi", "usage": {"type": "tokens", "input_tokens": 9, "output_tokens": 1, "total_tokens": 10}}'
+    usage = {"type": "tokens", "input_tokens": 9, "output_tokens": 1, "total_tokens": 10}
+    raw = json.dumps({"text": "Hi", "usage": usage}).encode()
     result = openai_tx.result_of(raw, "application/json")
     assert (result.content, result.usage) == (raw, Usage(9, 1))
     text = openai_tx.result_of(b"1\n00:00:00,000 --> ...", "text/plain; charset=utf-8")
