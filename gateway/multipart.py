@@ -38,7 +38,7 @@ FORM_KEY = "form"  # the handler parameter (and Connexion context key) carrying 
 FIELDS_ALLOWANCE = 1024 * 1024
 MAX_FILES = 8
 MAX_FIELDS = 256
-CHUNK_BYTES = 64 * 1024
+CHUNK_BYTES = 1024 * 1024  # one thread hop per megabyte once the file is on disk
 _INTEGER = re.compile(r"[+-]?\d+")
 
 
