@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 
@@ -78,3 +79,21 @@ def test_request_over_20_mb_is_a_400(sdk: genai.Client) -> None:
             model=MODEL, contents=["Hi", audio_part(b"\0" * 16 * 1024 * 1024)]
         )
     assert "payload size exceeds" in str(raised.value.message)
+
+
+def test_files_api_upload_then_transcribe_then_delete(
+    sdk: genai.Client, server: FakeGeminiUpstream
+) -> None:
+    uploaded = sdk.files.upload(file=io.BytesIO(tone(1.5)), config={"mime_type": "audio/wav"})
+    assert uploaded.state == types.FileState.ACTIVE and uploaded.uri and uploaded.name
+    assert sdk.files.get(name=uploaded.name).size_bytes == len(tone(1.5))
+    response = sdk.models.generate_content(model=MODEL, contents=["Transcribe.", uploaded])
+    assert response.text == DEFAULT_TRANSCRIPT
+    usage = response.usage_metadata
+    assert usage is not None and usage.prompt_tokens_details is not None
+    details = {d.modality: d.token_count for d in usage.prompt_tokens_details}
+    assert details[types.MediaModality.AUDIO] == 48
+    sdk.files.delete(name=uploaded.name)
+    assert server.files.deleted == [uploaded.name]
+    with pytest.raises(errors.ClientError):
+        sdk.models.generate_content(model=MODEL, contents=["Transcribe.", uploaded])

@@ -1,6 +1,8 @@
 """Audio input for the fake Gemini API (PROVIDERS.md section 2): `inlineData` parts with an
 `audio/*` MIME type, as Gemini takes them for transcription.
 
+- Audio comes inline or as a `fileData.fileUri` uploaded through the fake's Files API
+  (gemini_files.py); an unknown file is Google's 403.
 - The request may be at most 20 MB (`Request payload size exceeds the limit`), inline data must
   be valid base64, and the MIME type one Gemini reads; otherwise Google's 400s.
 - Audio costs 32 tokens a second, reported under the `AUDIO` modality of
@@ -22,6 +24,8 @@ import re
 import wave
 from collections.abc import Mapping
 from typing import Any
+
+from .gemini_files import FilesApi
 
 REQUEST_LIMIT = 20 * 1024 * 1024
 TOKENS_PER_SECOND = 32
@@ -48,7 +52,18 @@ def _decode(data: Any) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
-def refusal(body: Mapping[str, Any], size: int) -> tuple[int, str] | None:
+def _uploaded(body: Mapping[str, Any]) -> list[str]:
+    """The `fileUri`s of `fileData` parts (camelCase or snake_case)."""
+    uris = []
+    for content in body.get("contents") or []:
+        for part in content.get("parts") or []:
+            data = part.get("fileData") or part.get("file_data")
+            if isinstance(data, Mapping):
+                uris.append(str(data.get("fileUri") or data.get("file_uri") or ""))
+    return uris
+
+
+def refusal(body: Mapping[str, Any], size: int, files: FilesApi) -> tuple[int, str] | None:
     if size > REQUEST_LIMIT:
         return 400, f"Request payload size exceeds the limit: {REQUEST_LIMIT} bytes."
     for where, inline in _inline(body):
@@ -59,7 +74,27 @@ def refusal(body: Mapping[str, Any], size: int) -> tuple[int, str] | None:
             _decode(inline.get("data"))
         except (binascii.Error, ValueError):
             return 400, f"Invalid value at '{where}.data' (TYPE_BYTES), Base64 decoding failed"
+    for uri in _uploaded(body):
+        if files.content(uri) is None:
+            return 403, (
+                f"You do not have permission to access the File {uri.rsplit('/', 1)[-1]} "
+                "or it may not exist."
+            )
     return None
+
+
+def _audio(body: Mapping[str, Any], files: FilesApi) -> list[bytes]:
+    """The bytes of every audio part, inline or uploaded."""
+    found = [
+        _decode(inline.get("data"))
+        for _, inline in _inline(body)
+        if str(inline.get("mimeType") or "").startswith("audio/")
+    ]
+    for uri in _uploaded(body):
+        stored = files.content(uri)
+        if stored and stored[0].startswith("audio/"):
+            found.append(stored[1])
+    return found
 
 
 def _seconds(data: bytes) -> float:
@@ -70,20 +105,12 @@ def _seconds(data: bytes) -> float:
         return len(data) / 32_000
 
 
-def audio_seconds(body: Mapping[str, Any]) -> float:
-    return sum(
-        _seconds(_decode(inline.get("data")))
-        for _, inline in _inline(body)
-        if str(inline.get("mimeType") or "").startswith("audio/")
-    )
+def audio_seconds(body: Mapping[str, Any], files: FilesApi) -> float:
+    return sum(_seconds(data) for data in _audio(body, files))
 
 
-def audio_tokens(body: Mapping[str, Any]) -> int:
-    return math.ceil(audio_seconds(body) * TOKENS_PER_SECOND)
-
-
-def has_audio(body: Mapping[str, Any]) -> bool:
-    return any(str(i.get("mimeType") or "").startswith("audio/") for _, i in _inline(body))
+def audio_tokens(body: Mapping[str, Any], files: FilesApi) -> int:
+    return math.ceil(audio_seconds(body, files) * TOKENS_PER_SECOND)
 
 
 def _wants_segments(body: Mapping[str, Any]) -> bool:
@@ -92,14 +119,14 @@ def _wants_segments(body: Mapping[str, Any]) -> bool:
     return config.get("responseMimeType") == "application/json" and "segments" in json.dumps(schema)
 
 
-def transcript(body: Mapping[str, Any]) -> str | None:
+def transcript(body: Mapping[str, Any], files: FilesApi) -> str | None:
     """The unscripted answer to a request with audio (None without audio)."""
-    if not has_audio(body):
+    if not _audio(body, files):
         return None
     if not _wants_segments(body):
         return DEFAULT_TRANSCRIPT
     sentences = re.split(r"(?<=[.!?])\s+", DEFAULT_TRANSCRIPT)
-    duration = audio_seconds(body)
+    duration = audio_seconds(body, files)
     total = sum(len(s) for s in sentences)
     segments, at = [], 0.0
     for sentence in sentences:

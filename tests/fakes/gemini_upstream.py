@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 from starlette.types import Receive, Scope, Send
 
 from . import gemini_audio
+from .gemini_files import FilesApi
 from .scripted import ScriptedFake
 from .server import answer_lifespan, lower_headers, read_body
 
@@ -263,6 +264,7 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
     def __init__(self, api_key: str = "AIza-fake-gemini-key") -> None:
         super().__init__()
         self.api_key = api_key
+        self.files = FilesApi()
 
     # ---- scripting ------------------------------------------------------------------------
 
@@ -273,6 +275,10 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
 
     def fail(self, status: int = 500, body: JSON | None = None, times: int = 1) -> None:
         self._push(Failure(status, body) for _ in range(times))
+
+    def reset(self) -> None:
+        super().reset()
+        self.files.reset()
 
     # ---- ASGI -----------------------------------------------------------------------------
 
@@ -305,6 +311,11 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
             match.group(1) if match else None,
         )
         self._record(record)
+        request = (scope["method"], scope["path"], params)
+        # An upload session's URL is its own credential (the SDK sends no key to it).
+        uploading = "upload_id" in params
+        if uploading and await self.files.serve(request, headers, raw, self.base_url or "", send):
+            return
         key = headers.get("x-goog-api-key") or params.get("key")
         if not key:
             await _json(
@@ -321,13 +332,15 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
         if key != self.api_key:
             await _json(send, 400, invalid_key_error())
             return
+        if await self.files.serve(request, headers, raw, self.base_url or "", send):
+            return
         if not match or scope["method"] != "POST":
             await _json(send, 404, google_error(404, f"Not found: {scope['path']}"))
             return
         if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
             await _json(send, 400, google_error(400, "* GenerateContentRequest.contents: required"))
             return
-        refused = gemini_audio.refusal(body, len(raw))
+        refused = gemini_audio.refusal(body, len(raw), self.files)
         if refused is not None:
             await _json(send, refused[0], google_error(*refused))
             return
@@ -338,7 +351,7 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
                 send, scripted.status, scripted.body or default_error(scripted.status, model)
             )
             return
-        plan = self._plan(body, scripted, model)
+        plan = self._plan(body, scripted, model, self.files)
         if not stream:
             await _json(send, 200, plan.response())
             return
@@ -365,11 +378,11 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     @staticmethod
-    def _plan(body: JSON, reply: Reply, model: str) -> _Plan:
+    def _plan(body: JSON, reply: Reply, model: str, files: FilesApi) -> _Plan:
         text = reply.text
         if text is None and not reply.function_calls:
-            text = gemini_audio.transcript(body) or _last_user_text(body)
-        audio = gemini_audio.audio_tokens(body)
+            text = gemini_audio.transcript(body, files) or _last_user_text(body)
+        audio = gemini_audio.audio_tokens(body, files)
         prompt = reply.prompt_tokens
         if prompt is None:
             prompt = _prompt_words(body) + audio
