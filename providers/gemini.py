@@ -616,12 +616,15 @@ class Gemini:
     async def transcribe(
         self, request: TranscriptionRequest, model: ModelEntry
     ) -> TranscriptionResult:
-        url = self._url(model.upstream_id, "generateContent")
-        headers = self._headers("application/json")
+        endpoint = gemini_transcriptions.Endpoint(
+            client=self.client,
+            base_url=self.base_url,
+            generate_url=self._url(model.upstream_id, "generateContent"),
+            headers=self._headers("application/json"),
+            read_error=read_error,
+        )
         try:
-            return await gemini_transcriptions.transcribe(
-                self.client, url, headers, request, read_error
-            )
+            return await gemini_transcriptions.transcribe(endpoint, request)
         except InvalidRequest as exc:
             raise _ours(exc) from exc
 

@@ -1,5 +1,6 @@
-"""Transcriptions on Gemini models: the audio goes inline (`inlineData`, base64) in one
-`generateContent` call, with an instruction to transcribe it (PROVIDERS.md section 2).
+"""Transcriptions on Gemini models: the audio goes in one `generateContent` call, inline
+(`inlineData`, base64) or uploaded first (`fileData`), with an instruction to transcribe it
+(PROVIDERS.md section 2).
 
 - `json`, `text`: Gemini is asked for the transcript alone; its text is the transcript.
 - `srt`, `vtt`, `verbose_json`: Gemini is asked for JSON (`responseJsonSchema`): the language
@@ -10,8 +11,9 @@
 - Usage: Gemini's token counts (audio is 32 tokens a second) meter the request; `json` shows
   them as OpenAI's `{"type": "tokens", ...}` usage, `verbose_json` shows the duration.
 - `language` and `prompt` become part of the instruction; `temperature` is passed on.
-- Audio is sent inline, so a file may be at most INLINE_LIMIT bytes (Gemini takes requests up
-  to 20 MB, and base64 grows by a third); the Files API is not used.
+- Audio up to INLINE_LIMIT bytes goes inline (Gemini takes requests up to 20 MB, and base64
+  grows by a third); a larger file is uploaded through the Files API first (resumable upload,
+  streamed from the spool), referenced as `fileData`, and deleted afterwards.
 
 Translation is pure (`to_upstream`, `result_of`); `transcribe` moves bytes, encoding the
 request off the event loop.
@@ -22,17 +24,19 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
 import httpx
 import orjson
 
-from domain.errors import InvalidRequest, PayloadTooLarge, UpstreamError
+from domain.errors import InvalidRequest, UpstreamError, UpstreamTimeout
 from domain.metering import Usage
 from providers import upstream
 from providers.audio_headers import HEAD_BYTES, AudioInfo, inspect
 from providers.transcripts import (
+    Audio,
     Segment,
     Transcript,
     TranscriptionRequest,
@@ -43,7 +47,10 @@ from providers.transcripts import (
 )
 
 JSON = dict[str, Any]
+API_VERSION = "v1beta"
 INLINE_LIMIT = 14 * 1024 * 1024
+PROCESSING_POLLS = 20
+PROCESSING_POLL_SECONDS = 0.5
 TIMED_FORMATS = frozenset({"srt", "vtt", "verbose_json"})
 # What Gemini lists for audio input; anything else is sent as what its header says it is.
 _MIME_BY_FORMAT = {
@@ -115,8 +122,16 @@ def instruction(fields: Mapping[str, Any], timed: bool) -> str:
     return "\n".join(lines)
 
 
-def to_upstream(fields: Mapping[str, Any], mime: str, data: str, timed: bool) -> JSON:
-    """A `GenerateContentRequest` for the audio (base64 `data`) and the instruction."""
+def inline_part(mime: str, data: str) -> JSON:
+    return {"inlineData": {"mimeType": mime, "data": data}}
+
+
+def file_part(mime: str, uri: str) -> JSON:
+    return {"fileData": {"mimeType": mime, "fileUri": uri}}
+
+
+def to_upstream(fields: Mapping[str, Any], audio: JSON, timed: bool) -> JSON:
+    """A `GenerateContentRequest` for the audio part and the instruction."""
     config: JSON = {}
     if isinstance(fields.get("temperature"), (int, float)):
         config["temperature"] = fields["temperature"]
@@ -129,7 +144,7 @@ def to_upstream(fields: Mapping[str, Any], mime: str, data: str, timed: bool) ->
                 "role": "user",
                 "parts": [
                     {"text": instruction(fields, timed)},
-                    {"inlineData": {"mimeType": mime, "data": data}},
+                    audio,
                 ],
             }
         ]
@@ -142,7 +157,7 @@ def to_upstream(fields: Mapping[str, Any], mime: str, data: str, timed: bool) ->
 def encode(fields: Mapping[str, Any], mime: str, audio: bytes, timed: bool) -> bytes:
     """The request body as bytes: base64 and JSON for megabytes of audio (run in a thread)."""
     data = base64.b64encode(audio).decode("ascii")
-    return orjson.dumps(to_upstream(fields, mime, data, timed))
+    return orjson.dumps(to_upstream(fields, inline_part(mime, data), timed))
 
 
 def _counts(metadata: Mapping[str, Any]) -> tuple[int, int, int]:
@@ -252,41 +267,132 @@ def result_of(response: Any, request: TranscriptionRequest, info: AudioInfo) -> 
     return TranscriptionResult(content, media_type, usage)
 
 
-def too_large(size: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"Gemini models take audio up to {INLINE_LIMIT / 1024 / 1024:g} MB "
-        f"({INLINE_LIMIT} bytes) through this gateway; this file has {size} bytes.",
-        param="file",
-    )
+def same_origin(url: str, base_url: str) -> str:
+    """The upload session URL on the configured host, as the SDK does: the file and the key
+    never go to a host the operator did not configure."""
+    base, given = httpx.URL(base_url), httpx.URL(url)
+    return str(given.copy_with(scheme=base.scheme, host=base.host, port=base.port))
 
 
-async def transcribe(
-    client: httpx.AsyncClient,
-    endpoint: httpx.URL | str,
-    headers: Mapping[str, str],
-    request: TranscriptionRequest,
-    read_error: upstream.ErrorReader,
-) -> TranscriptionResult:
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how the provider reaches Gemini."""
+
+    client: httpx.AsyncClient
+    base_url: str
+    generate_url: httpx.URL | str
+    headers: Mapping[str, str]
+    read_error: upstream.ErrorReader
+
+
+async def _send(
+    endpoint: Endpoint, method: str, url: str | httpx.URL, **options: Any
+) -> httpx.Response:
+    try:
+        response = await endpoint.client.request(method, url, **options)
+    except httpx.HTTPError as exc:
+        raise upstream.transport_error(exc) from exc
+    if response.status_code >= 400:
+        raise upstream.status_error(
+            response.status_code, response.headers, response.content, endpoint.read_error
+        )
+    return response
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise UpstreamError("The upstream provider sent a malformed response.") from exc
+
+
+async def _generate(endpoint: Endpoint, body: bytes) -> Any:
+    headers = {**endpoint.headers, "Content-Type": "application/json"}
+    response = await _send(endpoint, "POST", endpoint.generate_url, content=body, headers=headers)
+    return _json(response)
+
+
+async def _inline(endpoint: Endpoint, request: TranscriptionRequest) -> TranscriptionResult:
     audio = request.audio
-    if audio.size > INLINE_LIMIT:
-        raise too_large(audio.size)
     data = await audio.read()
     info = inspect(data[:HEAD_BYTES], len(data), audio.filename)
     mime = mime_type(info, audio.content_type, audio.filename)
     timed = request.response_format in TIMED_FORMATS
     body = await anyio.to_thread.run_sync(encode, request.fields, mime, data, timed)
     del data
-    sending = {**headers, "Content-Type": "application/json"}
+    return result_of(await _generate(endpoint, body), request, info)
+
+
+async def upload(endpoint: Endpoint, audio: Audio, mime: str) -> Mapping[str, Any]:
+    """The Files API's resumable upload (start, then the bytes streamed from the spool in one
+    finalizing request); the `File` resource, once ACTIVE."""
+    start = {
+        **endpoint.headers,
+        "Content-Type": "application/json",
+        "X-Goog-Upload-Protocol": "resumable",
+        "X-Goog-Upload-Command": "start",
+        "X-Goog-Upload-Header-Content-Length": str(audio.size),
+        "X-Goog-Upload-Header-Content-Type": mime,
+    }
+    named = orjson.dumps({"file": {"displayName": (audio.filename or "audio")[:512]}})
+    url = f"{endpoint.base_url}/upload/{API_VERSION}/files"
+    started = await _send(endpoint, "POST", url, content=named, headers=start)
+    session = started.headers.get("x-goog-upload-url")
+    if not session:
+        raise UpstreamError("The upstream provider did not open an upload session.")
+    sending = {
+        **endpoint.headers,
+        "X-Goog-Upload-Command": "upload, finalize",
+        "X-Goog-Upload-Offset": "0",
+        "Content-Length": str(audio.size),
+    }
+    url = same_origin(session, endpoint.base_url)
+    done = await _send(endpoint, "POST", url, content=audio.chunks(), headers=sending)
+    final = done.headers.get("x-goog-upload-status") == "final"
+    file = (_json(done) or {}).get("file") if final else None
+    if not isinstance(file, Mapping) or not file.get("uri") or not file.get("name"):
+        raise UpstreamError("The upstream provider did not finish the upload.")
+    return await _active(endpoint, file)
+
+
+async def _active(endpoint: Endpoint, file: Mapping[str, Any]) -> Mapping[str, Any]:
+    for _ in range(PROCESSING_POLLS):
+        if file.get("state") in (None, "ACTIVE"):
+            return file
+        if file.get("state") == "FAILED":
+            raise UpstreamError("The upstream provider could not process the audio file.")
+        await anyio.sleep(PROCESSING_POLL_SECONDS)
+        url = f"{endpoint.base_url}/{API_VERSION}/{file['name']}"
+        file = _json(await _send(endpoint, "GET", url, headers=endpoint.headers))
+    raise UpstreamTimeout("The upstream provider took too long to process the audio file.")
+
+
+async def _delete(endpoint: Endpoint, name: str) -> None:
+    """Best effort: an uploaded file expires by itself after 48 hours."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+        try:
+            url = f"{endpoint.base_url}/{API_VERSION}/{name}"
+            await endpoint.client.delete(url, headers=endpoint.headers)
+        except httpx.HTTPError:
+            pass
+
+
+async def _uploaded(endpoint: Endpoint, request: TranscriptionRequest) -> TranscriptionResult:
+    audio = request.audio
+    info = inspect(await audio.head(HEAD_BYTES), audio.size, audio.filename)
+    mime = mime_type(info, audio.content_type, audio.filename)
+    file = await upload(endpoint, audio, mime)
     try:
-        response = await client.post(endpoint, content=body, headers=sending)
-    except httpx.HTTPError as exc:
-        raise upstream.transport_error(exc) from exc
-    if response.status_code >= 400:
-        raise upstream.status_error(
-            response.status_code, response.headers, response.content, read_error
-        )
-    try:
-        answer = response.json()
-    except ValueError as exc:
-        raise UpstreamError("The upstream provider sent a malformed response.") from exc
-    return result_of(answer, request, info)
+        timed = request.response_format in TIMED_FORMATS
+        part = file_part(str(file.get("mimeType") or mime), str(file["uri"]))
+        body = orjson.dumps(to_upstream(request.fields, part, timed))
+        return result_of(await _generate(endpoint, body), request, info)
+    finally:
+        await _delete(endpoint, str(file["name"]))
+
+
+async def transcribe(endpoint: Endpoint, request: TranscriptionRequest) -> TranscriptionResult:
+    """Small files go inline, in one call; larger ones through the Files API first."""
+    if request.audio.size <= INLINE_LIMIT:
+        return await _inline(endpoint, request)
+    return await _uploaded(endpoint, request)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import openai
 import pytest
 
-from tests.audio_samples import tone
+from tests.audio_samples import silence, tone
 from tests.conftest import Gateway
 from tests.fakes.gemini_audio import DEFAULT_TRANSCRIPT
 from tests.fakes.gemini_upstream import FakeGeminiUpstream
@@ -151,13 +151,36 @@ def test_upstream_rate_limit_is_a_429(gateway: Gateway, fake: FakeGeminiUpstream
     assert raised.value.response.headers["retry-after-ms"] == "37000"
 
 
-def test_file_too_large_to_send_inline_is_413(gateway: Gateway, fake: FakeGeminiUpstream) -> None:
-    audio = tone(0.0) + b"\0" * (15 * 1024 * 1024)
-    with pytest.raises(openai.APIStatusError) as raised:
-        gateway.client().audio.transcriptions.create(model=MODEL, file=("big.wav", audio))
-    assert raised.value.status_code == 413
-    assert isinstance(raised.value.body, dict) and raised.value.body["param"] == "file"
-    assert fake.requests == []
+def test_file_too_large_to_send_inline_goes_through_the_files_api(
+    gateway: Gateway, fake: FakeGeminiUpstream
+) -> None:
+    audio = silence(15 * 1024 * 1024 / 8_000)  # 15 MB: too large to go inline
+    result = gateway.client().audio.transcriptions.create(
+        model=MODEL, file=("long.wav", audio), response_format="verbose_json"
+    )
+    assert result.text == DEFAULT_TRANSCRIPT and result.duration == pytest.approx(1966.08)
+    start, chunk, generate, delete = fake.requests
+    assert (start.path, start.headers["x-goog-upload-command"]) == ("/upload/v1beta/files", "start")
+    assert start.headers["x-goog-upload-header-content-length"] == str(len(audio))
+    assert start.headers["x-goog-upload-header-content-type"] == "audio/wav"
+    assert chunk.headers["x-goog-upload-command"] == "upload, finalize"
+    file_data = generate.body["contents"][0]["parts"][1]["fileData"]
+    assert file_data["mimeType"] == "audio/wav"
+    assert file_data["fileUri"].endswith(fake.files.deleted[0])
+    assert delete.method == "DELETE" and fake.files.names == []
+
+
+def test_failed_upload_is_an_upstream_error_and_costs_nothing(
+    gateway: Gateway, fake: FakeGeminiUpstream
+) -> None:
+    fake.fail(503)  # the generate call after the upload
+    with pytest.raises(openai.InternalServerError):
+        gateway.client().audio.transcriptions.create(
+            model=MODEL, file=("long.wav", silence(15 * 1024 * 1024 / 8_000))
+        )
+    assert fake.files.names == []  # deleted all the same
+    row = gateway.ledger()[-1]
+    assert (row["status"], row["http_status"], row["messages"]) == ("upstream_error", 503, 0)
 
 
 def test_mp3_is_sent_as_audio_mp3(gateway: Gateway, fake: FakeGeminiUpstream) -> None:

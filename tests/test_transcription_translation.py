@@ -189,14 +189,25 @@ def test_openai_malformed_json_is_an_upstream_error() -> None:
 
 
 def test_gemini_request_for_timed_formats_asks_for_json_segments() -> None:
-    request = gemini.to_upstream({"temperature": 0.2, "language": "fr"}, "audio/wav", "QUJD", True)
+    audio = gemini.inline_part("audio/wav", "QUJD")
+    request = gemini.to_upstream({"temperature": 0.2, "language": "fr"}, audio, True)
     instruction, inline = request["contents"][0]["parts"]
     assert "french" in instruction["text"] and "seconds" in instruction["text"]
     assert inline == {"inlineData": {"mimeType": "audio/wav", "data": "QUJD"}}
     config = request["generationConfig"]
     assert config["temperature"] == 0.2 and config["responseMimeType"] == "application/json"
-    plain = gemini.to_upstream({}, "audio/wav", "QUJD", False)
+    plain = gemini.to_upstream({}, gemini.file_part("audio/mp3", "https://g/v1beta/files/x"), False)
     assert "generationConfig" not in plain
+    assert plain["contents"][0]["parts"][1] == {
+        "fileData": {"mimeType": "audio/mp3", "fileUri": "https://g/v1beta/files/x"}
+    }
+
+
+def test_gemini_upload_session_stays_on_the_configured_host() -> None:
+    url = gemini.same_origin(
+        "https://upload.elsewhere.example/upload/v1beta/files?upload_id=abc", "http://127.0.0.1:9"
+    )
+    assert url == "http://127.0.0.1:9/upload/v1beta/files?upload_id=abc"
 
 
 def test_gemini_usage_splits_audio_and_text_tokens() -> None:
