@@ -162,7 +162,7 @@ def resolve(parts: list[tuple[str, str]], schema: Mapping[str, Any]) -> dict[str
 
 def too_large(name: str, limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"The `{name}` file is larger than {limit / 1024 / 1024:g} MB ({limit} bytes), "
+        f"The uploaded `{name}` is larger than {limit / 1024 / 1024:g} MB ({limit} bytes), "
         "the most this endpoint accepts.",
         param=name,
     )
@@ -229,8 +229,7 @@ async def _body(receive: Receive) -> AsyncGenerator[bytes, None]:
             return
 
 
-async def _empty() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
+_EMPTY_BODY = {"type": "http.request", "body": b"", "more_body": False}
 
 
 class MultipartBodyValidator(AbstractRequestBodyValidator):
@@ -245,7 +244,7 @@ class MultipartBodyValidator(AbstractRequestBodyValidator):
         form = await self.parse(headers, receive, limits)
         context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
         context[FORM_KEY] = form
-        return _once(_empty, receive), scope
+        return self._insert_messages(receive, messages=[dict(_EMPTY_BODY)]), scope
 
     async def parse(self, headers: Headers, receive: Receive, limits: Mapping[str, Any]) -> Form:
         if "content-type" not in headers:  # Connexion chose this body type by default
@@ -271,20 +270,6 @@ class MultipartBodyValidator(AbstractRequestBodyValidator):
             await parsed.close()
             raise
         return Form(fields, texts, {name: UploadedFile(f) for name, f in files.items()})
-
-
-def _once(first: Any, receive: Receive) -> Receive:
-    """`first()` as the next message, then the real channel (for the disconnect)."""
-    used = False
-
-    async def replay() -> Any:
-        nonlocal used
-        if not used:
-            used = True
-            return await first()
-        return await receive()
-
-    return replay
 
 
 def with_multipart(validator_map: Mapping[str, Any]) -> dict[str, Any]:
