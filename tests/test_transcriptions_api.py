@@ -252,7 +252,7 @@ def test_body_without_content_type_is_400(gateway: Gateway) -> None:
 def test_json_body_is_415(gateway: Gateway) -> None:
     with gateway.http() as http:
         response = http.post("/audio/transcriptions", json={"model": ECHO})
-    assert_openai_error(response, 415)
+    assert "multipart/form-data" in assert_openai_error(response, 415)["message"]
 
 
 def test_stream_is_refused_with_400(gateway: Gateway) -> None:
