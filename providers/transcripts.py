@@ -9,7 +9,7 @@ import json
 import math
 import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from domain.metering import Usage
@@ -139,7 +139,7 @@ class Transcript:
     duration: float
     segments: tuple[Segment, ...]
     words: tuple[Word, ...] = ()
-    usage: Mapping[str, Any] | None = field(default=None)  # OpenAI's usage object for `json`
+    usage: Mapping[str, Any] | None = None  # OpenAI's usage object, shown by `json`
     temperature: float = 0.0
 
 
