@@ -142,6 +142,8 @@ def coerce(value: str, schema: Mapping[str, Any]) -> Any:
             return number
     if "boolean" in types and value in ("true", "false"):
         return value == "true"
+    if "null" in types and value == "null":  # how form encoders write a null
+        return None
     return value
 
 
@@ -155,8 +157,10 @@ def resolve(parts: list[tuple[str, str]], schema: Mapping[str, Any]) -> dict[str
         prop = properties.get(name) or {}
         if "array" in types_of(prop):
             fields[name] = [coerce(v, prop.get("items") or {}) for v in values]
+        elif len(values) > 1:  # several parts for one value: left as a list, for the schema
+            fields[name] = [coerce(v, prop) for v in values]  # to refuse
         else:
-            fields[name] = coerce(values[-1], prop)
+            fields[name] = coerce(values[0], prop)
     return fields
 
 

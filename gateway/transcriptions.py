@@ -4,9 +4,11 @@ reports token usage)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import anyio
 
-from domain.errors import GatewayError, InvalidRequest
+from domain.errors import GatewayError
 from domain.metering import Usage
 from gateway.auth import Caller
 from gateway.chat import metering_headers
@@ -14,20 +16,24 @@ from gateway.metering import Outcome
 from gateway.multipart import Form
 from gateway.routing import route
 from gateway.services import Services
+from providers import sse
 from providers.base import TranscriptionProvider
-from providers.transcripts import TranscriptionRequest, TranscriptionResult
+from providers.transcripts import TranscriptionRequest, TranscriptionResult, stream_events
 
 ENDPOINT = "audio.transcriptions"
 
 
+def as_stream(result: TranscriptionResult) -> TranscriptionResult:
+    """The result as OpenAI's SSE transcription stream (the whole transcript, at once)."""
+    frames = b"".join(sse.encode(event) for event in stream_events(result))
+    return replace(result, content=frames, media_type="text/event-stream; charset=utf-8")
+
+
 def transcription_request(form: Form) -> TranscriptionRequest:
-    if str(form.fields.get("stream", "")).lower() == "true":
-        raise InvalidRequest(
-            "Streamed transcriptions are not supported by this gateway; leave `stream` unset.",
-            param="stream",
-            code="unsupported_parameter",
-        )
-    return TranscriptionRequest(form.files["file"], form.fields, form.parts)
+    """The request as providers see it. A streamed request is transcribed whole and streamed
+    by the gateway, so `stream` is not passed on."""
+    parts = [(name, value) for name, value in form.parts if name != "stream"]
+    return TranscriptionRequest(form.files["file"], form.fields, parts)
 
 
 async def transcribe(
@@ -41,6 +47,8 @@ async def transcribe(
     try:
         result = await routed.provider.transcribe(request, routed.model)
         usage, status, http_status = result.usage or Usage(), "completed", 200
+        if request.streamed:
+            result = as_stream(result)
     except GatewayError as exc:
         status, http_status = "upstream_error", exc.status
         raise

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -100,6 +101,11 @@ class TranscriptionRequest:
     @property
     def response_format(self) -> str:
         return str(self.fields.get("response_format") or "json")
+
+    @property
+    def streamed(self) -> bool:
+        """`stream: true` on a format that streams (OpenAI ignores it for the others)."""
+        return self.fields.get("stream") is True and self.response_format in STREAMED_FORMATS
 
     @property
     def granularities(self) -> frozenset[str]:
@@ -250,3 +256,25 @@ def render(
     body: dict[str, Any] = {"text": transcript.text}
     body["usage"] = dict(transcript.usage or duration_usage(transcript.duration))
     return json.dumps(body).encode(), APPLICATION_JSON
+
+
+STREAMED_FORMATS = frozenset({"json", "text"})
+_PIECE = re.compile(r"\s*\S+")
+
+
+def stream_events(result: TranscriptionResult) -> list[dict[str, Any]]:
+    """OpenAI's transcription stream for a finished `json` or `text` result: the transcript
+    as `transcript.text.delta` events, a word each, then `transcript.text.done` with the token
+    usage when there is one (the event has no room for duration usage)."""
+    if result.media_type == APPLICATION_JSON:
+        body = json.loads(result.content)
+        text, usage = str(body.get("text") or ""), body.get("usage")
+    else:
+        text, usage = result.content.decode().removesuffix("\n"), None
+    events: list[dict[str, Any]] = [
+        {"type": "transcript.text.delta", "delta": piece} for piece in _PIECE.findall(text)
+    ]
+    done: dict[str, Any] = {"type": "transcript.text.done", "text": text}
+    if isinstance(usage, Mapping) and usage.get("type") == "tokens":
+        done["usage"] = dict(usage)
+    return [*events, done]

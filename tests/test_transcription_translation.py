@@ -142,6 +142,15 @@ def test_parts_are_resolved_by_the_schema() -> None:
     }
 
 
+def test_a_single_value_sent_twice_stays_a_list_for_the_schema_to_refuse() -> None:
+    assert resolve([("model", "a"), ("model", "b")], SCHEMA) == {"model": ["a", "b"]}
+
+
+def test_null_is_read_where_the_schema_allows_it() -> None:
+    assert coerce("null", {"type": ["boolean", "null"]}) is None
+    assert coerce("null", {"type": "string"}) == "null"
+
+
 @pytest.mark.parametrize("value", ["warm", "nan", "inf", "1e999", ""])
 def test_text_that_is_not_a_finite_number_stays_text(value: str) -> None:
     assert coerce(value, {"type": "number"}) == value

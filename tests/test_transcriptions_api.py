@@ -255,14 +255,48 @@ def test_json_body_is_415(gateway: Gateway) -> None:
     assert "multipart/form-data" in assert_openai_error(response, 415)["message"]
 
 
-def test_stream_is_refused_with_400(gateway: Gateway) -> None:
+def test_stream_gives_word_deltas_then_done(gateway: Gateway) -> None:
+    with gateway.client().audio.transcriptions.with_streaming_response.create(
+        model=ECHO, file=("tone.wav", tone(2.5)), stream=True
+    ) as response:
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert response.headers["x-writingmate-messages-counted"] == "1"
+        events = list(response.parse())
+    deltas, done = events[:-1], events[-1]
+    assert [e.type for e in deltas] == ["transcript.text.delta"] * len(HEARD.split())
+    assert "".join(e.delta for e in deltas) == HEARD  # type: ignore[union-attr]
+    assert done.type == "transcript.text.done" and done.text == HEARD
+    assert done.usage is None  # echo reports duration, which the event has no room for
+    assert gateway.ledger()[-1]["messages"] == 1
+
+
+def test_stream_of_text_format_streams_too(gateway: Gateway) -> None:
+    stream = gateway.client().audio.transcriptions.create(
+        model=ECHO, file=("tone.wav", tone(2.5)), stream=True, response_format="text"
+    )
+    assert [e.text for e in stream if e.type == "transcript.text.done"] == [HEARD]
+
+
+def test_stream_is_ignored_for_verbose_json(gateway: Gateway) -> None:
     with gateway.http() as http:
         response = http.post(
             "/audio/transcriptions",
-            data={"model": ECHO, "stream": "true"},
+            data={"model": ECHO, "stream": "true", "response_format": "verbose_json"},
             files={"file": ("a.wav", tone(1), "audio/wav")},
         )
-    assert assert_openai_error(response, 400, "unsupported_parameter")["param"] == "stream"
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["duration"] == 1.0
+
+
+def test_stream_that_is_not_a_boolean_is_400(gateway: Gateway) -> None:
+    with gateway.http() as http:
+        response = http.post(
+            "/audio/transcriptions",
+            data={"model": ECHO, "stream": "maybe"},
+            files={"file": ("a.wav", tone(1), "audio/wav")},
+        )
+    assert assert_openai_error(response, 400)["param"] == "stream"
 
 
 def test_missing_key_is_401_before_the_upload_is_read(gateway: Gateway) -> None:
@@ -357,6 +391,22 @@ def test_gpt_4o_transcribe_token_usage_counts_more_messages(
     assert (row["prompt_tokens"], row["completion_tokens"], row["messages"]) == (30_000, 3_000, 3)
 
 
+def test_streamed_gpt_4o_transcribe_ends_with_its_token_usage(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.transcriptions.reply("Hello big world.", input_tokens=20_000, output_tokens=4)
+    stream = gateway.client().audio.transcriptions.create(
+        model="openai/gpt-4o-transcribe", file=("a.wav", tone(1.0)), stream=True
+    )
+    events = list(stream)
+    assert [e.delta for e in events[:-1]] == ["Hello", " big", " world."]  # type: ignore[union-attr]
+    done = events[-1]
+    assert done.type == "transcript.text.done" and done.usage is not None
+    assert (done.usage.input_tokens, done.usage.output_tokens) == (20_000, 4)
+    assert "stream" not in fake_openai.transcriptions.forms[-1].fields  # transcribed whole
+    assert gateway.ledger()[-1]["messages"] == 2
+
+
 def test_gpt_4o_mini_transcribe_refusing_srt_is_a_400_with_its_message(
     gateway: Gateway,
 ) -> None:
@@ -405,8 +455,8 @@ def test_models_list_has_the_transcription_models(gateway: Gateway) -> None:
     assert {ECHO, "openai/whisper-1", "openai/gpt-4o-transcribe"} <= ids
 
 
-def test_spec_declares_text_plain_for_the_text_formats(gateway: Gateway) -> None:
+def test_spec_declares_text_plain_and_event_stream(gateway: Gateway) -> None:
     with gateway.http() as http:
         spec = http.get("/openapi.json").json()
     content = spec["paths"]["/audio/transcriptions"]["post"]["responses"]["200"]["content"]
-    assert set(content) == {"application/json", "text/plain"}
+    assert set(content) == {"application/json", "text/plain", "text/event-stream"}
