@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 from gateway import error_responses
 from gateway.connexion_speed import decorate_handlers_once
 from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
+from gateway.multipart import with_multipart
 from gateway.services import Services, build_services
 from gateway.settings import Settings
 from gateway.spec31 import VALIDATOR_MAP_2020, allow_openapi_31
@@ -76,7 +77,7 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     app = AsyncApp(
         __name__,
         lifespan=lifespan(services),
-        validator_map=VALIDATOR_MAP_2020,
+        validator_map=with_multipart(VALIDATOR_MAP_2020),
         security_map={"bearer": bearer_security(services)},
     )
     app.add_api(

@@ -61,9 +61,11 @@ def translate(status: int, detail: str | None) -> GatewayError:
         return NotFound(f"Unknown request URL. {detail or ''}".strip(), code="unknown_url")
     if status == 405:
         return MethodNotAllowed("Method not allowed for this URL.")
-    if status == 415:
+    if status == 415:  # Connexion's detail names the types the operation takes
         return UnsupportedMediaType(
-            "Unsupported content type; send `Content-Type: application/json`."
+            f"Unsupported content type: {detail}"
+            if detail
+            else "Unsupported content type; send `Content-Type: application/json`."
         )
     error_class = _BY_STATUS.get(status, InternalError)
     return error_class(detail or "The request could not be processed.")

@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from domain.catalog import ModelEntry
 from domain.images import ImageRequest
+from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
 Chunk = dict[str, Any]
 
@@ -93,4 +94,17 @@ class ImageProvider(Protocol):
         """The images for an `/images/generations` request, as bytes (never a provider URL:
         those vanish). Fewer than `request.n` when the upstream filtered some. Failures raise
         `domain.errors.GatewayError`s."""
+        ...
+
+
+@runtime_checkable
+class TranscriptionProvider(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    async def transcribe(
+        self, request: TranscriptionRequest, model: ModelEntry
+    ) -> TranscriptionResult:
+        """The transcript of `request.audio` in `request.response_format`, as OpenAI answers
+        `POST /audio/transcriptions`, with token usage when the upstream reports it."""
         ...

@@ -24,10 +24,11 @@ import httpx
 from domain.catalog import ModelEntry
 from domain.images import ImageRequest
 from domain.metering import Usage
-from providers import echo_images
+from providers import echo_images, echo_transcriptions
 from providers.base import Chunk, ImageResult
 from providers.chunks import collect, usage_payload
 from providers.rows import Row
+from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 WORD = re.compile(r"\s*\S+\s*|\s+")
@@ -212,6 +213,11 @@ class Echo:
 
     async def generate_images(self, request: ImageRequest, model: ModelEntry) -> ImageResult:
         return await echo_images.generate_images(request, model)
+
+    async def transcribe(
+        self, request: TranscriptionRequest, model: ModelEntry
+    ) -> TranscriptionResult:
+        return await echo_transcriptions.transcribe(request)
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:

@@ -26,10 +26,11 @@ import httpx
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, InvalidRequest, UpstreamError
 from domain.images import ImageRequest
-from providers import gemini_embeddings, imagen, rows, upstream
+from providers import gemini_embeddings, gemini_transcriptions, imagen, rows, upstream
 from providers.base import Chunk, ImageResult
 from providers.chunks import new_call_id
 from providers.rows import Row
+from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
 API_VERSION = "v1beta"
 JSON = dict[str, Any]
@@ -629,6 +630,21 @@ class Gemini:
             return await imagen.generate(
                 self.client, url, self._headers("application/json"), request, read_error
             )
+        except InvalidRequest as exc:
+            raise _ours(exc) from exc
+
+    async def transcribe(
+        self, request: TranscriptionRequest, model: ModelEntry
+    ) -> TranscriptionResult:
+        endpoint = gemini_transcriptions.Endpoint(
+            client=self.client,
+            base_url=self.base_url,
+            generate_url=self._url(model.upstream_id, "generateContent"),
+            headers=self._headers("application/json"),
+            read_error=read_error,
+        )
+        try:
+            return await gemini_transcriptions.transcribe(endpoint, request)
         except InvalidRequest as exc:
             raise _ours(exc) from exc
 

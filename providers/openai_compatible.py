@@ -22,12 +22,14 @@ from providers import (
     openai_completions,
     openai_embeddings,
     openai_images,
+    openai_transcriptions,
     openrouter_images,
     rows,
     upstream,
 )
 from providers.base import Chunk, ImageResult
 from providers.rows import Row
+from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
 # How a row's upstream generates images (its `images` field in catalog.yaml).
 IMAGE_APIS = {
@@ -136,6 +138,15 @@ class OpenAICompatible:
             raise ModelNotSupported(model.slug, "image generation")
         headers = self._headers("application/json")
         return await generate(self.client, self.base_url, headers, request, model)
+
+    async def transcribe(
+        self, request: TranscriptionRequest, model: ModelEntry
+    ) -> TranscriptionResult:
+        endpoint = openai_transcriptions.url(self.base_url)
+        headers = self._headers(openai_transcriptions.ACCEPT)
+        return await openai_transcriptions.transcribe(
+            self.client, endpoint, headers, request, model
+        )
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAICompatible:

@@ -30,8 +30,9 @@ from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
-from . import gemini_embeddings
+from . import gemini_audio, gemini_embeddings
 from .gemini_embeddings import EMBED_PATH, EmbedReply
+from .gemini_files import FilesApi
 from .scripted import ScriptedFake
 from .server import answer_lifespan, lower_headers, read_body
 
@@ -159,6 +160,7 @@ class _Plan:
     candidates: int
     model: str
     response_id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    audio_tokens: int = 0
 
     def usage(self, candidates: int | None = None) -> JSON:
         used = self.candidates if candidates is None else candidates
@@ -166,7 +168,7 @@ class _Plan:
             "promptTokenCount": self.prompt,
             "candidatesTokenCount": used,
             "totalTokenCount": self.prompt + used + self.reply.thoughts_tokens,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": self.prompt}],
+            "promptTokensDetails": gemini_audio.prompt_details(self.prompt, self.audio_tokens),
         }
         if self.reply.thoughts_tokens:
             usage["thoughtsTokenCount"] = self.reply.thoughts_tokens
@@ -263,6 +265,7 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
     def __init__(self, api_key: str = "AIza-fake-gemini-key") -> None:
         super().__init__()
         self.api_key = api_key
+        self.files = FilesApi()
 
     # ---- scripting ------------------------------------------------------------------------
 
@@ -273,6 +276,10 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
 
     def fail(self, status: int = 500, body: JSON | None = None, times: int = 1) -> None:
         self._push(Failure(status, body) for _ in range(times))
+
+    def reset(self) -> None:
+        super().reset()
+        self.files.reset()
 
     # ---- ASGI -----------------------------------------------------------------------------
 
@@ -305,6 +312,11 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
             match.group(1) if match else None,
         )
         self._record(record)
+        request = (scope["method"], scope["path"], params)
+        # An upload session's URL is its own credential (the SDK sends no key to it).
+        uploading = "upload_id" in params
+        if uploading and await self.files.serve(request, headers, raw, self.base_url or "", send):
+            return
         key = headers.get("x-goog-api-key") or params.get("key")
         if not key:
             await _json(
@@ -325,11 +337,17 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
         if embed and scope["method"] == "POST":
             await self._embed(send, embed.group(3), embed.group(2), body)
             return
+        if await self.files.serve(request, headers, raw, self.base_url or "", send):
+            return
         if not match or scope["method"] != "POST":
             await _json(send, 404, google_error(404, f"Not found: {scope['path']}"))
             return
         if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
             await _json(send, 400, google_error(400, "* GenerateContentRequest.contents: required"))
+            return
+        refused = gemini_audio.refusal(body, len(raw), self.files)
+        if refused is not None:
+            await _json(send, refused[0], google_error(*refused))
             return
         scripted = self._next(Reply())
         model = match.group(2)
@@ -338,7 +356,7 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
                 send, scripted.status, scripted.body or default_error(scripted.status, model)
             )
             return
-        plan = self._plan(body, scripted, model)
+        plan = self._plan(body, scripted, model, self.files)
         if not stream:
             await _json(send, 200, plan.response())
             return
@@ -382,17 +400,20 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
             await _json(send, 400, google_error(400, str(exc)))
 
     @staticmethod
-    def _plan(body: JSON, reply: Reply, model: str) -> _Plan:
+    def _plan(body: JSON, reply: Reply, model: str, files: FilesApi) -> _Plan:
         text = reply.text
         if text is None and not reply.function_calls:
-            text = _last_user_text(body)
-        prompt = reply.prompt_tokens if reply.prompt_tokens is not None else _prompt_words(body)
+            text = gemini_audio.transcript(body, files) or _last_user_text(body)
+        audio = gemini_audio.audio_tokens(body, files)
+        prompt = reply.prompt_tokens
+        if prompt is None:
+            prompt = _prompt_words(body) + audio
         candidates = reply.candidates_tokens
         if candidates is None:
             candidates = _words(text or "") + sum(
                 1 + len(json.dumps(dict(a)).split()) for _, a in reply.function_calls
             )
-        return _Plan(reply, text, prompt, candidates, model)
+        return _Plan(reply, text, prompt, candidates, model, audio_tokens=min(audio, prompt))
 
 
 async def _event(send: Send, payload: Any) -> None:

@@ -42,6 +42,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import openai_embeddings, text_completions
 from .openai_embeddings import EmbeddingsReply
+from .openai_transcriptions import TranscriptionFake
 from .server import answer_lifespan, read_body, serve_asgi
 
 __all__ = [
@@ -520,6 +521,8 @@ class FakeOpenAIUpstream:
         self._release_generation = 0
         self.disconnected = threading.Event()
         """Set the first time a client leaves a chat completion before it was fully sent."""
+        self.transcriptions = TranscriptionFake()
+        """`POST /v1/audio/transcriptions`: its own script and the forms it received."""
 
     # ---- scripting ------------------------------------------------------------------------
 
@@ -608,6 +611,7 @@ class FakeOpenAIUpstream:
             self._calls.clear()
             self._disconnects = 0
             self.disconnected.clear()
+        self.transcriptions.reset()
 
     # ---- observation ----------------------------------------------------------------------
 
@@ -685,6 +689,8 @@ class FakeOpenAIUpstream:
             await self._text_completion(request, exchange, receive)
         elif method == "POST" and path == "/v1/embeddings":
             await self._embeddings(request, exchange)
+        elif method == "POST" and path == "/v1/audio/transcriptions":
+            await self.transcriptions.serve(request.headers, raw, exchange.body)
         else:
             await exchange.json(404, openai_error(f"Invalid URL ({method} {path})"))
 
