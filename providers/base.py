@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from domain.catalog import ModelEntry
+from domain.videos import UpstreamVideo, VideoContent, VideoSpec
 
 Chunk = dict[str, Any]
 
@@ -26,4 +27,24 @@ class ChatProvider(Protocol):
 
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         """One `chat.completion`-shaped dict, with `usage` when the upstream reports it."""
+        ...
+
+
+@runtime_checkable
+class VideoProvider(Protocol):
+    """OpenAI's videos API: a job created at once, polled until done, then downloaded."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def create_video(self, spec: VideoSpec, model: ModelEntry) -> UpstreamVideo:
+        """Start a job; the upstream answers at once (normally `queued`)."""
+        ...
+
+    async def retrieve_video(self, upstream_id: str) -> UpstreamVideo:
+        """The job's current status and progress, or its error once failed."""
+        ...
+
+    async def video_content(self, upstream_id: str, variant: str) -> VideoContent:
+        """The finished video (`video`) or a preview (`thumbnail`, `spritesheet`)."""
         ...
