@@ -56,8 +56,7 @@ def spec_from(body: Mapping[str, Any], reference: ReferenceFile | None) -> Video
     seconds = str(body.get("seconds") or DEFAULT_SECONDS)
     if seconds not in SECONDS:
         raise InvalidRequest(
-            f"Invalid value for 'seconds': {seconds!r}. Supported values are "
-            "'4', '8', and '12'.",
+            f"Invalid value for 'seconds': {seconds!r}. Supported values are '4', '8', and '12'.",
             param="seconds",
             code="invalid_value",
         )

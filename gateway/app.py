@@ -23,6 +23,7 @@ from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
 from gateway.services import Services, build_services
 from gateway.settings import Settings
 from gateway.spec31 import VALIDATOR_MAP_2020, allow_openapi_31
+from gateway.video_worker import worker_for
 
 WORKSPACE_HEADER = "x-writingmate-workspace"
 STATIC_DIR = __import__("pathlib").Path(__file__).resolve().parent / "static"
@@ -61,9 +62,12 @@ def lifespan(services: Services) -> Callable[[Any], Any]:
     @asynccontextmanager
     async def run(_app: Any) -> AsyncIterator[None]:
         await services.load_synced_models()
+        videos = worker_for(services)
+        videos.start()
         try:
             yield
         finally:
+            await videos.stop()
             await services.aclose()
 
     return run

@@ -158,9 +158,21 @@ class JSON2020ResponseBodyValidator(JSONResponseBodyValidator):
         return check_for(self._schema).explain
 
 
+def _multipart_validator() -> type:
+    from gateway.multipart import Multipart2020RequestBodyValidator  # it builds on this module
+
+    return Multipart2020RequestBodyValidator
+
+
 VALIDATOR_MAP_2020 = {
     **VALIDATOR_MAP,
-    "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": JSON2020RequestBodyValidator}),
+    "body": MediaTypeDict(
+        {
+            **VALIDATOR_MAP["body"],
+            "*/*json": JSON2020RequestBodyValidator,
+            "multipart/form-data": _multipart_validator(),
+        }
+    ),
     "response": MediaTypeDict(
         {**VALIDATOR_MAP["response"], "*/*json": JSON2020ResponseBodyValidator}
     ),

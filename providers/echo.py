@@ -23,6 +23,8 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.metering import Usage
+from domain.videos import UpstreamVideo, VideoContent, VideoSpec
+from providers import echo_videos
 from providers.base import Chunk
 from providers.chunks import collect, usage_payload
 from providers.rows import Row
@@ -190,6 +192,15 @@ class Echo:
 
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         return await collect(self.stream_chat(body, model))
+
+    async def create_video(self, spec: VideoSpec, model: ModelEntry) -> UpstreamVideo:
+        return echo_videos.create(spec)
+
+    async def retrieve_video(self, upstream_id: str) -> UpstreamVideo:
+        return echo_videos.retrieve(upstream_id)
+
+    async def video_content(self, upstream_id: str, variant: str) -> VideoContent:
+        return await echo_videos.content(upstream_id, variant)
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:

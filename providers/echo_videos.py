@@ -77,7 +77,9 @@ class EchoJob:
             return UpstreamVideo(self.upstream_id, FAILED, 0, error=error)
         if now < self.render_ends:
             rendered = (elapsed - QUEUED_FOR) / (RENDER_PER_SECOND * self.seconds)
-            return UpstreamVideo(self.upstream_id, IN_PROGRESS, max(1, min(99, int(rendered * 100))))
+            return UpstreamVideo(
+                self.upstream_id, IN_PROGRESS, max(1, min(99, int(rendered * 100)))
+            )
         done = int(self.render_ends)
         return UpstreamVideo(self.upstream_id, COMPLETED, 100, None, done, done + EXPIRES_AFTER)
 

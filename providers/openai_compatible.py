@@ -17,7 +17,8 @@ import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
-from providers import rows, upstream
+from domain.videos import UpstreamVideo, VideoContent, VideoSpec
+from providers import openai_videos, rows, upstream
 from providers.base import Chunk
 from providers.rows import Row
 
@@ -89,6 +90,20 @@ class OpenAICompatible:
         if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
             raise UpstreamError("The upstream provider sent a malformed response.")
         return answer
+
+    async def create_video(self, spec: VideoSpec, model: ModelEntry) -> UpstreamVideo:
+        headers = self._headers("application/json")
+        return await openai_videos.create(self.client, self.base_url, headers, spec, model)
+
+    async def retrieve_video(self, upstream_id: str) -> UpstreamVideo:
+        headers = self._headers("application/json")
+        return await openai_videos.retrieve(self.client, self.base_url, headers, upstream_id)
+
+    async def video_content(self, upstream_id: str, variant: str) -> VideoContent:
+        headers = self._headers("application/binary")
+        return await openai_videos.content(
+            self.client, self.base_url, headers, upstream_id, variant
+        )
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAICompatible:

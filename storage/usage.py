@@ -39,6 +39,7 @@ class LedgerRow:
     http_status: int
     duration_ms: int
     created_at: datetime
+    video_seconds: int = 0  # drawn from the video-seconds pool (POST /videos)
 
     def values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

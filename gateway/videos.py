@@ -1,0 +1,225 @@
+"""Videos end to end: create a job (route the model, draw its seconds from the workspace's
+pool, admit and meter the request, start the upstream job), read it back, download it. The
+jobs advance in the background (`gateway.video_worker`); this module only reads their state."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+
+from domain.errors import GatewayError, InvalidRequest, NotFound, QuotaExceeded, UpstreamUnavailable
+from domain.metering import Usage
+from domain.videos import (
+    COMPLETED,
+    DEFAULT_MODEL,
+    FAILED,
+    QUEUED,
+    Job,
+    ReferenceFile,
+    SecondsPool,
+    VideoContent,
+    insufficient_seconds_message,
+    period_of,
+    spec_from,
+)
+from gateway.auth import Caller
+from gateway.metering import Admission, Outcome
+from gateway.routing import route
+from gateway.services import Services
+from providers.base import VideoProvider
+from storage import videos as store
+
+ENDPOINT = "videos"
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """From the environment (`WMGW_VIDEO_*`); see the README."""
+
+    poll_seconds: float = 5.0  # how often the worker refreshes an active job
+    deadline_seconds: int = 2 * 3600  # a job not done by then fails (and gives its seconds back)
+    lease_seconds: float = 120.0  # how long one process may hold a job while polling it
+    submit_seconds: int = 900  # how long a create may wait on the upstream before it is undone
+    batch: int = 32  # jobs polled at once per process
+    worker: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> VideoSettings:
+        return cls(
+            poll_seconds=float(env.get("WMGW_VIDEO_POLL_SECONDS", cls.poll_seconds)),
+            deadline_seconds=int(env.get("WMGW_VIDEO_DEADLINE_SECONDS", cls.deadline_seconds)),
+            lease_seconds=float(env.get("WMGW_VIDEO_LEASE_SECONDS", cls.lease_seconds)),
+            worker=env.get("WMGW_VIDEO_WORKER", "1") != "0",
+        )
+
+
+def video_settings(services: Services) -> VideoSettings:
+    return VideoSettings.from_env(services.settings.environ)
+
+
+def new_video_id() -> str:
+    return f"video_{secrets.token_hex(24)}"
+
+
+def provider_named(services: Services, name: str) -> VideoProvider | None:
+    """The gateway's own provider (never a user's key: the worker polls with it later)."""
+    if name not in services.registry.configured:
+        return None
+    return services.registry.serving(name, VideoProvider)
+
+
+@dataclass(frozen=True)
+class Created:
+    job: Job
+    pool: SecondsPool
+    remaining_messages: int | None
+
+
+async def create_video(
+    services: Services,
+    caller: Caller,
+    body: Mapping[str, Any],
+    reference: ReferenceFile | None,
+) -> Created:
+    routed = route(
+        services, caller, str(body.get("model") or DEFAULT_MODEL), "video", VideoProvider
+    )
+    model = routed.model
+    provider = provider_named(services, model.provider)
+    assert provider is not None  # route() found it serving videos
+    spec = spec_from(body, reference)
+    settings = video_settings(services)
+    now = time.time()
+    period = period_of(datetime.fromtimestamp(now, UTC))
+    job_id, owner = new_video_id(), f"create:{caller.request_id}"
+    row = {
+        "id": job_id,
+        "workspace_id": caller.workspace_id,
+        "user_id": caller.user_id,
+        "key_id": caller.key_id,
+        "request_id": caller.request_id,
+        "model": model.slug,
+        "provider": model.provider,
+        "upstream_id": None,
+        "status": QUEUED,
+        "progress": 0,
+        "prompt": spec.prompt,
+        "seconds": spec.seconds,
+        "size": spec.size,
+        "error": None,
+        "period": period,
+        "created_at": int(now),
+        "completed_at": None,
+        "expires_at": None,
+        "deadline_at": int(now) + settings.deadline_seconds,
+        "next_poll_at": _ms(now + settings.poll_seconds),
+        "polls_failed": 0,
+        "lease_owner": owner,  # held until the upstream accepted the job
+        "lease_until": _ms(now + settings.submit_seconds),
+    }
+    async with services.engine.begin() as conn:
+        pool = await store.draw_and_create(conn, caller.plan, row)
+    if pool is None:
+        async with services.engine.connect() as conn:
+            current = await store.pool(conn, caller.workspace_id, caller.plan, period)
+        raise QuotaExceeded(
+            insufficient_seconds_message(spec.seconds_int, current),
+            param="seconds",
+            headers={"x-should-retry": "false"},
+        )
+    try:
+        admission = await services.meter.admit(caller)
+    except BaseException:
+        await _undo(services, job_id, owner)
+        raise
+    submit = Submission(services, caller, admission, model.slug, model.provider, job_id, owner)
+    try:
+        upstream = await provider.create_video(spec, model)
+    except GatewayError as exc:
+        await submit.undo("upstream_error", exc.status)
+        raise
+    except BaseException:  # the client left before the upstream answered
+        await submit.undo("client_disconnected", 499)
+        raise
+    with anyio.CancelScope(shield=True):
+        async with services.engine.begin() as conn:
+            job = await store.submitted(
+                conn, job_id, owner, upstream, _ms(now + settings.poll_seconds)
+            )
+        remaining = await submit.settle("completed", 200, spec.seconds_int)
+    assert job is not None
+    return Created(job, pool, remaining)
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+async def _undo(services: Services, job_id: str, owner: str) -> None:
+    with anyio.CancelScope(shield=True):
+        async with services.engine.begin() as conn:
+            await store.abandon(conn, job_id, owner)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A job being handed to the upstream: meters the request once, or undoes the job."""
+
+    services: Services
+    caller: Caller
+    admission: Admission
+    model: str
+    provider: str
+    job_id: str
+    owner: str
+
+    async def settle(self, status: str, http_status: int, seconds: int = 0) -> int | None:
+        with anyio.CancelScope(shield=True):
+            outcome = Outcome(Usage(), status, http_status, video_seconds=seconds)
+            route_of = (ENDPOINT, self.model, self.provider)
+            allowance = await self.services.meter.settle(
+                self.caller, self.admission, route_of, outcome
+            )
+        return allowance.remaining if allowance is not None else None
+
+    async def undo(self, status: str, http_status: int) -> None:
+        await _undo(self.services, self.job_id, self.owner)
+        await self.settle(status, http_status)
+
+
+async def retrieve_video(services: Services, caller: Caller, video_id: str) -> Job:
+    async with services.engine.connect() as conn:
+        job = await store.get(conn, video_id, caller.workspace_id)
+    if job is None:
+        raise NotFound(
+            f"No video with id '{video_id}' in this workspace.",
+            param="video_id",
+            code="video_not_found",
+        )
+    return job
+
+
+async def video_content(
+    services: Services, caller: Caller, video_id: str, variant: str
+) -> VideoContent:
+    job = await retrieve_video(services, caller, video_id)
+    if job.status != COMPLETED or job.upstream_id is None:
+        why = "it failed" if job.status == FAILED else f"it is still {job.status}"
+        raise InvalidRequest(
+            f"Video '{video_id}' has no content: {why}. Poll GET /videos/{video_id} until its "
+            "status is `completed`.",
+            param="video_id",
+            code="video_not_ready",
+        )
+    provider = provider_named(services, job.provider)
+    if provider is None:
+        raise UpstreamUnavailable(
+            f"The provider that made this video ({job.provider}) is no longer configured."
+        )
+    return await provider.video_content(job.upstream_id, variant)
