@@ -38,6 +38,7 @@ from typing import Any
 import anyio
 from starlette.types import Receive, Scope, Send
 
+from .openai_videos_upstream import FakeVideosAPI
 from .server import answer_lifespan, read_body, serve_asgi
 
 __all__ = [
@@ -516,6 +517,7 @@ class FakeOpenAIUpstream:
         self._release_generation = 0
         self.disconnected = threading.Event()
         """Set the first time a client leaves a chat completion before it was fully sent."""
+        self.videos = FakeVideosAPI()  # /v1/videos* (tests/fakes/openai_videos_upstream.py)
 
     # ---- scripting ------------------------------------------------------------------------
 
@@ -604,6 +606,7 @@ class FakeOpenAIUpstream:
             self._calls.clear()
             self._disconnects = 0
             self.disconnected.clear()
+        self.videos.reset()
 
     # ---- observation ----------------------------------------------------------------------
 
@@ -677,6 +680,8 @@ class FakeOpenAIUpstream:
             await self._retrieve_model(path.removeprefix("/v1/models/"), exchange)
         elif method == "POST" and path == "/v1/chat/completions":
             await self._chat(request, exchange, receive)
+        elif path.startswith("/v1/videos"):
+            await self.videos.handle(scope, raw, exchange)
         else:
             await exchange.json(404, openai_error(f"Invalid URL ({method} {path})"))
 
