@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -76,6 +77,8 @@ def lifespan(services: Services) -> Callable[[Any], Any]:
 def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     allow_openapi_31()
     decorate_handlers_once()
+    # Connexion warns on every request to an operation taking several body types (POST /videos).
+    logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     services = services or build_services(settings)
     app = AsyncApp(
         __name__,

@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from domain.errors import GatewayError, InvalidRequest, NotFound, QuotaExceeded, UpstreamUnavailable
+from domain.errors import GatewayError, NotFound, QuotaExceeded, UpstreamUnavailable
 from domain.metering import Usage
 from domain.videos import (
     COMPLETED,
@@ -211,7 +211,8 @@ async def video_content(
     job = await retrieve_video(services, caller, video_id)
     if job.status != COMPLETED or job.upstream_id is None:
         why = "it failed" if job.status == FAILED else f"it is still {job.status}"
-        raise InvalidRequest(
+        # 404 as OpenAI answers it ("Video is not ready yet").
+        raise NotFound(
             f"Video '{video_id}' has no content: {why}. Poll GET /videos/{video_id} until its "
             "status is `completed`.",
             param="video_id",
