@@ -53,13 +53,18 @@ class VideoWorker:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="wmgw-videos")
 
     async def stop(self) -> None:
-        """Stop polling; jobs being polled keep their lease until it runs out."""
+        """Stop polling and let go of the jobs this process holds."""
         if self._task is None:
             return
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        try:
+            async with self.engine.begin() as conn:
+                await store.release_leases(conn, self.owner)
+        except Exception:  # noqa: BLE001 - the leases run out by themselves
+            log.warning("video worker could not release its leases", exc_info=True)
 
     async def _run(self) -> None:
         while True:

@@ -125,6 +125,7 @@ async def daily_report(
         func.sum(ledger.c.completion_tokens).label("completion_tokens"),
         func.sum(ledger.c.cached_tokens).label("cached_tokens"),
         func.sum(ledger.c.messages).label("messages"),
+        func.sum(ledger.c.video_seconds).label("video_seconds"),
     ).group_by(ledger.c.workspace_id, day)
     if workspace_id:
         query = query.where(ledger.c.workspace_id == workspace_id)

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.videos import ACTIVE, FAILED, Job, SecondsPool, UpstreamVideo
-from storage.tables import ledger, plans, video_jobs, video_seconds_usage
+from storage.tables import ledger, plans, video_jobs, video_seconds_usage, workspaces
 
 ENDPOINT = "videos"
 
@@ -175,6 +175,7 @@ async def claim(
     result = await conn.execute(
         update(video_jobs)
         .where(video_jobs.c.id == job_id, _ACTIVE, _unleased(now_ms))
+        .where(video_jobs.c.next_poll_at <= now_ms)  # another process may have just polled it
         .values(lease_owner=owner, lease_until=now_ms + lease_ms)
     )
     return await _get(conn, job_id) if _count(result) == 1 else None
@@ -262,3 +263,22 @@ async def set_monthly_grant(conn: AsyncConnection, plan: str, seconds: int | Non
         update(plans).where(plans.c.name == plan).values(monthly_video_seconds=seconds)
     )
     return _count(result) == 1
+
+
+async def workspace_pool(
+    conn: AsyncConnection, workspace_id: str, period: str
+) -> SecondsPool | None:
+    """A workspace's pool for a month under its plan's grant; None if no such workspace."""
+    plan = (
+        await conn.execute(select(workspaces.c.plan).where(workspaces.c.id == workspace_id))
+    ).scalar()
+    return None if plan is None else await pool(conn, workspace_id, plan, period)
+
+
+async def release_leases(conn: AsyncConnection, owner: str) -> None:
+    """A stopping process lets go of the jobs it holds, so another takes them at once."""
+    await conn.execute(
+        update(video_jobs)
+        .where(video_jobs.c.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+    )

@@ -389,3 +389,33 @@ def test_content_of_an_unfinished_video_is_not_ready(videos: Gateway) -> None:
             headers={"Authorization": f"Bearer {videos.key}"},
         )
     assert unknown.status_code == 404
+
+
+def test_two_workers_on_one_database_never_take_the_same_job(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    import asyncio
+
+    from gateway.video_worker import VideoWorker
+    from gateway.videos import VideoSettings
+    from providers.echo import Echo
+    from storage.engine import create_engine
+
+    gateway = start_gateway(env={**FAST, "WMGW_VIDEO_WORKER": "0"})
+    client = gateway.client()
+    for i in range(8):
+        client.videos.create(model=ECHO, prompt=f"job {i}", seconds="4")
+    time.sleep(0.1)  # their first poll is due
+
+    async def go() -> list[int]:
+        engines = [create_engine(gateway.settings.database_url) for _ in range(2)]
+        settings = VideoSettings(poll_seconds=100)  # one poll each, then nothing is due
+        workers = [VideoWorker(e, lambda name: Echo(name), settings) for e in engines]
+        try:
+            return list(await asyncio.gather(*(w.round() for w in workers)))
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+    taken = asyncio.run(go())
+    assert sum(taken) == 8
