@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 
+from domain.catalog import ModelEntry
 from domain.errors import GatewayError, NotFound, QuotaExceeded, UpstreamUnavailable
 from domain.metering import Usage
 from domain.videos import (
@@ -24,6 +25,7 @@ from domain.videos import (
     ReferenceFile,
     SecondsPool,
     VideoContent,
+    VideoSpec,
     insufficient_seconds_message,
     period_of,
     spec_from,
@@ -81,25 +83,13 @@ class Created:
     remaining_messages: int | None
 
 
-async def create_video(
-    services: Services,
-    caller: Caller,
-    body: Mapping[str, Any],
-    reference: ReferenceFile | None,
-) -> Created:
-    routed = route(
-        services, caller, str(body.get("model") or DEFAULT_MODEL), "video", VideoProvider
-    )
-    model = routed.model
-    provider = provider_named(services, model.provider)
-    assert provider is not None  # route() found it serving videos
-    spec = spec_from(body, reference)
-    settings = video_settings(services)
-    now = time.time()
-    period = period_of(datetime.fromtimestamp(now, UTC))
-    job_id, owner = new_video_id(), f"create:{caller.request_id}"
-    row = {
-        "id": job_id,
+def new_job_row(
+    caller: Caller, model: ModelEntry, spec: VideoSpec, settings: VideoSettings, now: float
+) -> dict[str, Any]:
+    """A job not yet handed to the upstream: its creator holds the lease until it is (if the
+    process dies first, the worker undoes the job once the lease runs out)."""
+    return {
+        "id": new_video_id(),
         "workspace_id": caller.workspace_id,
         "user_id": caller.user_id,
         "key_id": caller.key_id,
@@ -113,48 +103,59 @@ async def create_video(
         "seconds": spec.seconds,
         "size": spec.size,
         "error": None,
-        "period": period,
+        "period": period_of(datetime.fromtimestamp(now, UTC)),
         "created_at": int(now),
         "completed_at": None,
         "expires_at": None,
         "deadline_at": int(now) + settings.deadline_seconds,
         "next_poll_at": _ms(now + settings.poll_seconds),
         "polls_failed": 0,
-        "lease_owner": owner,  # held until the upstream accepted the job
+        "lease_owner": f"create:{caller.request_id}",
         "lease_until": _ms(now + settings.submit_seconds),
     }
-    async with services.engine.begin() as conn:
-        pool = await store.draw_and_create(conn, caller.plan, row)
-    if pool is None:
-        async with services.engine.connect() as conn:
-            current = await store.pool(conn, caller.workspace_id, caller.plan, period)
-        raise QuotaExceeded(
-            insufficient_seconds_message(spec.seconds_int, current),
-            param="seconds",
-            headers={"x-should-retry": "false"},
-        )
+
+
+async def create_video(
+    services: Services,
+    caller: Caller,
+    body: Mapping[str, Any],
+    reference: ReferenceFile | None,
+) -> Created:
+    """Route (404/403), check the fields (400), draw the seconds (429), admit the request
+    (429), and hand the job to the upstream; the request is metered once whatever happens."""
+    slug = str(body.get("model") or DEFAULT_MODEL)
+    model = route(services, caller, slug, "video", VideoProvider).model
+    provider = provider_named(services, model.provider)
+    assert provider is not None  # route() found it serving videos
+    spec = spec_from(body, reference)
+    settings = video_settings(services)
+    row = new_job_row(caller, model, spec, settings, time.time())
+    pool = await _draw(services, caller, spec, row)
     try:
         admission = await services.meter.admit(caller)
     except BaseException:
-        await _undo(services, job_id, owner)
+        await _undo(services, row["id"], row["lease_owner"])
         raise
-    submit = Submission(services, caller, admission, model.slug, model.provider, job_id, owner)
-    try:
-        upstream = await provider.create_video(spec, model)
-    except GatewayError as exc:
-        await submit.undo("upstream_error", exc.status)
-        raise
-    except BaseException:  # the client left before the upstream answered
-        await submit.undo("client_disconnected", 499)
-        raise
-    with anyio.CancelScope(shield=True):
-        async with services.engine.begin() as conn:
-            job = await store.submitted(
-                conn, job_id, owner, upstream, _ms(now + settings.poll_seconds)
-            )
-        remaining = await submit.settle("completed", 200, spec.seconds_int)
-    assert job is not None
+    submission = Submission(services, caller, admission, model, row["id"], row["lease_owner"])
+    job, remaining = await submission.run(provider, spec, settings)
     return Created(job, pool, remaining)
+
+
+async def _draw(
+    services: Services, caller: Caller, spec: VideoSpec, row: dict[str, Any]
+) -> SecondsPool:
+    """Draw the job's seconds and record the job, at once; 429 when too few are left."""
+    async with services.engine.begin() as conn:
+        pool = await store.draw_and_create(conn, caller.plan, row)
+    if pool is not None:
+        return pool
+    async with services.engine.connect() as conn:
+        current = await store.pool(conn, caller.workspace_id, caller.plan, row["period"])
+    raise QuotaExceeded(
+        insufficient_seconds_message(spec.seconds_int, current),
+        param="seconds",
+        headers={"x-should-retry": "false"},
+    )
 
 
 def _ms(seconds: float) -> int:
@@ -169,20 +170,39 @@ async def _undo(services: Services, job_id: str, owner: str) -> None:
 
 @dataclass(frozen=True)
 class Submission:
-    """A job being handed to the upstream: meters the request once, or undoes the job."""
+    """An admitted job being handed to the upstream. It is metered exactly once; if the
+    upstream refuses it or the client leaves first, the job is undone and costs nothing."""
 
     services: Services
     caller: Caller
     admission: Admission
-    model: str
-    provider: str
+    model: ModelEntry
     job_id: str
     owner: str
+
+    async def run(
+        self, provider: VideoProvider, spec: VideoSpec, settings: VideoSettings
+    ) -> tuple[Job, int | None]:
+        try:
+            upstream = await provider.create_video(spec, self.model)
+        except GatewayError as exc:
+            await self.undo("upstream_error", exc.status)
+            raise
+        except BaseException:  # the client left before the upstream answered
+            await self.undo("client_disconnected", 499)
+            raise
+        with anyio.CancelScope(shield=True):
+            next_poll = _ms(time.time() + settings.poll_seconds)
+            async with self.services.engine.begin() as conn:
+                job = await store.submitted(conn, self.job_id, self.owner, upstream, next_poll)
+            remaining = await self.settle("completed", 200, spec.seconds_int)
+        assert job is not None
+        return job, remaining
 
     async def settle(self, status: str, http_status: int, seconds: int = 0) -> int | None:
         with anyio.CancelScope(shield=True):
             outcome = Outcome(Usage(), status, http_status, video_seconds=seconds)
-            route_of = (ENDPOINT, self.model, self.provider)
+            route_of = (ENDPOINT, self.model.slug, self.model.provider)
             allowance = await self.services.meter.settle(
                 self.caller, self.admission, route_of, outcome
             )

@@ -149,7 +149,9 @@ async def content(
         await response.aclose()
         raise content_error(response.status_code, response.headers, raw)
     media_type = response.headers.get("content-type", DEFAULT_MEDIA_TYPES[variant])
-    length = response.headers.get("content-length")
+    # A compressed body's length is not the length of the bytes we relay.
+    encoded = response.headers.get("content-encoding", "identity") != "identity"
+    length = None if encoded else response.headers.get("content-length")
     return VideoContent(
         media_type.split(";")[0].strip(),
         _relay(response),
