@@ -68,11 +68,13 @@ class VideoWorker:
 
     async def _run(self) -> None:
         while True:
+            taken = 0
             try:
-                await self.round()
+                taken = await self.round()
             except Exception:  # noqa: BLE001 - the database may be down for a while
                 log.exception("video worker round failed")
-            await asyncio.sleep(self.settings.poll_seconds)
+            if taken < self.settings.batch:  # a full batch: more may be due already
+                await asyncio.sleep(self.settings.poll_seconds)
 
     async def round(self) -> int:
         """Poll every due job this process can take; how many it took."""

@@ -151,3 +151,43 @@ def test_webp_header_declares_its_size() -> None:
     assert struct.unpack("<I", image[4:8])[0] == len(image) - 8
     bits = int.from_bytes(image[21:25], "little")
     assert (bits & 0x3FFF) + 1 == 32 and ((bits >> 14) & 0x3FFF) + 1 == 18
+
+
+OFFICIAL_VIDEO = {
+    "id": "video_68d7512d07848190b3e45da0ecbebcde004da08e1e0678d5",
+    "object": "video",
+    "model": "sora-2",
+    "status": "in_progress",
+    "progress": 33,
+    "created_at": 1758941485,
+    "completed_at": None,
+    "expires_at": None,
+    "prompt": "A calico cat playing a piano on stage",
+    "seconds": "8",
+    "size": "1280x720",
+    "remixed_from_video_id": None,
+    "error": None,
+}
+
+
+@pytest.mark.parametrize("status", ["queued", "in_progress", "completed", "failed"])
+def test_our_video_object_is_openais(status: str) -> None:
+    from tests.test_spec import REFERENCE, errors
+
+    video = _job(status).as_openai()
+    assert errors("VideoResource", video) == []
+    if REFERENCE.exists():
+        assert errors("VideoResource", video, official=True) == []
+        assert errors("VideoResource", OFFICIAL_VIDEO, official=True) == []
+    assert errors("VideoResource", OFFICIAL_VIDEO) == []
+
+
+def test_failed_video_error_has_code_and_message() -> None:
+    from dataclasses import replace
+
+    from tests.test_spec import errors
+
+    failed = replace(_job("failed"), error={"code": "moderation_blocked", "message": "Blocked."})
+    assert errors("VideoResource", failed.as_openai()) == []
+    assert errors("VideoResource", {**failed.as_openai(), "error": {"code": "x"}}) != []
+    assert errors("VideoResource", {**failed.as_openai(), "object": "image"}) != []
