@@ -419,3 +419,21 @@ def test_two_workers_on_one_database_never_take_the_same_job(
 
     taken = asyncio.run(go())
     assert sum(taken) == 8
+
+
+def test_exhausted_daily_messages_refuse_a_video_and_keep_its_seconds(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = start_gateway(daily_limit=1, env=FAST)
+    client = gateway.client()
+    raw = client.videos.with_raw_response.create(model=ECHO, prompt="One", seconds="4")
+    assert raw.headers["x-writingmate-messages-remaining"] == "0"
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.videos.create(model=ECHO, prompt="Two", seconds="8")
+    assert "messages for today" in caught.value.message
+    assert pool_used(gateway) == 4
+
+    async def jobs(conn: AsyncConnection) -> int:
+        return len((await conn.execute(select(video_jobs.c.id))).all())
+
+    assert gateway.db(jobs) == 1
