@@ -4,6 +4,7 @@ jobs advance in the background (`gateway.video_worker`); this module only reads 
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Mapping
@@ -14,7 +15,13 @@ from typing import Any
 import anyio
 
 from domain.catalog import ModelEntry
-from domain.errors import GatewayError, NotFound, QuotaExceeded, UpstreamUnavailable
+from domain.errors import (
+    GatewayError,
+    InternalError,
+    NotFound,
+    QuotaExceeded,
+    UpstreamUnavailable,
+)
 from domain.metering import Usage
 from domain.videos import (
     COMPLETED,
@@ -24,6 +31,7 @@ from domain.videos import (
     Job,
     ReferenceFile,
     SecondsPool,
+    UpstreamVideo,
     VideoContent,
     VideoSpec,
     insufficient_seconds_message,
@@ -38,6 +46,7 @@ from providers.base import VideoProvider
 from storage import videos as store
 
 ENDPOINT = "videos"
+log = logging.getLogger("wmgw.videos")
 
 
 @dataclass(frozen=True)
@@ -192,12 +201,33 @@ class Submission:
             await self.undo("client_disconnected", 499)
             raise
         with anyio.CancelScope(shield=True):
-            next_poll = _ms(time.time() + settings.poll_seconds)
+            job = await self._record(upstream, settings)
+            try:
+                remaining = await self.settle("completed", 200, spec.seconds_int)
+            except Exception:  # the job exists upstream: the client must get its id
+                log.exception("video %s: the request could not be metered", self.job_id)
+                remaining = None
+        return job, remaining
+
+    async def _record(self, upstream: UpstreamVideo, settings: VideoSettings) -> Job:
+        """Remember the upstream's job. Should that fail, the client is told not to retry:
+        an SDK repeats a POST that failed with a 5xx, which would start a second job."""
+        next_poll = _ms(time.time() + settings.poll_seconds)
+        try:
             async with self.services.engine.begin() as conn:
                 job = await store.submitted(conn, self.job_id, self.owner, upstream, next_poll)
-            remaining = await self.settle("completed", 200, spec.seconds_int)
-        assert job is not None
-        return job, remaining
+        except Exception as exc:
+            raise self._unrecorded() from exc
+        if job is None:
+            raise self._unrecorded()
+        return job
+
+    def _unrecorded(self) -> InternalError:
+        log.error("video %s: the upstream job could not be recorded", self.job_id, exc_info=True)
+        return InternalError(
+            "The video job was started but could not be recorded; do not retry.",
+            headers={"x-should-retry": "false"},
+        )
 
     async def settle(self, status: str, http_status: int, seconds: int = 0) -> int | None:
         with anyio.CancelScope(shield=True):
