@@ -20,13 +20,21 @@ TIMESCALE = 1000  # MP4 time units per second
 
 
 class BitWriter:
-    """H.264 RBSP bits: most significant bit first, Exp-Golomb codes."""
+    """H.264 RBSP bits: most significant bit first, Exp-Golomb codes. Whole bytes go out as
+    soon as they are complete, so raw sample bytes are appended in bulk."""
 
     def __init__(self) -> None:
-        self.bits: list[int] = []
+        self.out = bytearray()
+        self.bits = 0  # pending bits, fewer than 8
+        self.count = 0
 
     def u(self, n: int, value: int) -> None:
-        self.bits.extend((value >> (n - 1 - i)) & 1 for i in range(n))
+        self.bits = (self.bits << n) | (value & ((1 << n) - 1))
+        self.count += n
+        while self.count >= 8:
+            self.count -= 8
+            self.out.append((self.bits >> self.count) & 0xFF)
+        self.bits &= (1 << self.count) - 1
 
     def ue(self, value: int) -> None:
         code = value + 1
@@ -36,20 +44,17 @@ class BitWriter:
         self.ue(2 * value - 1 if value > 0 else -2 * value)
 
     def align_zero(self) -> None:
-        while len(self.bits) % 8:
-            self.bits.append(0)
+        if self.count:
+            self.u(8 - self.count, 0)
 
     def raw(self, data: bytes) -> None:
-        assert len(self.bits) % 8 == 0
-        for byte in data:
-            self.u(8, byte)
+        assert self.count == 0
+        self.out += data
 
     def trailing(self) -> bytes:
-        self.bits.append(1)
+        self.u(1, 1)
         self.align_zero()
-        return bytes(
-            int("".join(map(str, self.bits[i : i + 8])), 2) for i in range(0, len(self.bits), 8)
-        )
+        return bytes(self.out)
 
 
 def nal(nal_ref_idc: int, nal_type: int, rbsp: bytes) -> bytes:
