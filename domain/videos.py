@@ -16,7 +16,8 @@ SECONDS = ("4", "8", "12")
 DEFAULT_SECONDS = "4"
 SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 DEFAULT_SIZE = "720x1280"
-VARIANTS = ("video", "thumbnail", "spritesheet")
+# What each content variant is, as OpenAI serves it.
+MEDIA_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 
 QUEUED, IN_PROGRESS, COMPLETED, FAILED = "queued", "in_progress", "completed", "failed"
 ACTIVE = (QUEUED, IN_PROGRESS)

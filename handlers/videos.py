@@ -8,14 +8,13 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
 
-from domain.videos import Job, ReferenceFile, poll_after_ms
+from domain.videos import MEDIA_TYPES, Job, ReferenceFile, poll_after_ms
 from gateway.chat import metering_headers
 from gateway.services import Services
 from gateway.videos import create_video as create
 from gateway.videos import retrieve_video, video_content, video_settings
 
-MEDIA_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
-DECLARED = frozenset({"video/mp4", "image/webp", "image/jpeg"})
+DECLARED = frozenset(MEDIA_TYPES.values())  # what the spec declares for the content
 
 
 def _video(services: Services, job: Job, headers: dict[str, str] | None = None) -> Response:

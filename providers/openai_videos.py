@@ -17,6 +17,7 @@ import httpx
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, NotFound, UpstreamError
 from domain.videos import (
+    MEDIA_TYPES,
     STATUSES,
     ReferenceFile,
     UpstreamVideo,
@@ -27,7 +28,6 @@ from domain.videos import (
 )
 from providers import upstream
 
-DEFAULT_MEDIA_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 Files = dict[str, tuple[str, bytes, str]]
 
 
@@ -148,7 +148,7 @@ async def content(
         raw = await response.aread()
         await response.aclose()
         raise content_error(response.status_code, response.headers, raw)
-    media_type = response.headers.get("content-type", DEFAULT_MEDIA_TYPES[variant])
+    media_type = response.headers.get("content-type", MEDIA_TYPES[variant])
     # A compressed body's length is not the length of the bytes we relay.
     encoded = response.headers.get("content-encoding", "identity") != "identity"
     length = None if encoded else response.headers.get("content-length")
