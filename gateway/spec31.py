@@ -7,7 +7,8 @@ Connexion 3.3 knows only the 2.0 and 3.0 meta-schemas (spec-first/connexion#1396
 1. skips Connexion's document check for 3.1 documents (the tests validate the document with
    openapi-spec-validator instead);
 2. provides a `validator_map` whose JSON body validators use Draft 2020-12, cached per schema,
-   and turn Connexion's 500 on undecodable bodies into a 400 that names the problem.
+   and turn Connexion's 500 on undecodable bodies into a 400 that names the problem;
+3. does the same for `multipart/form-data` bodies (a malformed one was a 500 too).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from connexion.validators import (
     VALIDATOR_MAP,
     JSONRequestBodyValidator,
     JSONResponseBodyValidator,
+    MultiPartFormDataValidator,
 )
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
+from starlette.formparsers import MultiPartException
 from starlette.types import Scope
 
 from domain.errors import InvalidRequest
@@ -158,10 +161,27 @@ class JSON2020ResponseBodyValidator(JSONResponseBodyValidator):
         return check_for(self._schema).explain
 
 
-def _multipart_validator() -> type:
-    from gateway.multipart import Multipart2020RequestBodyValidator  # it builds on this module
+class Multipart2020RequestBodyValidator(MultiPartFormDataValidator):
+    """Multipart bodies: a body that does not parse is a 400 (Connexion let it escape as a
+    500), and the fields are checked with Draft 2020-12 like JSON bodies."""
 
-    return Multipart2020RequestBodyValidator
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        try:
+            return await super()._parse(stream, scope)
+        except (MultiPartException, ValueError, KeyError) as exc:  # KeyError: python-multipart
+            raise InvalidRequest(
+                "We could not parse the multipart body of your request.",
+                code="invalid_multipart",
+            ) from exc
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        if not isinstance(body, dict):
+            raise InvalidRequest("The request body must be multipart form fields.")
+        error = check_for(self._schema).first_error(body)
+        if error is not None:
+            param = param_of(error)
+            raise InvalidRequest(message_of(error, param), param=param, code="invalid_value")
+        return body
 
 
 VALIDATOR_MAP_2020 = {
@@ -170,7 +190,7 @@ VALIDATOR_MAP_2020 = {
         {
             **VALIDATOR_MAP["body"],
             "*/*json": JSON2020RequestBodyValidator,
-            "multipart/form-data": _multipart_validator(),
+            "multipart/form-data": Multipart2020RequestBodyValidator,
         }
     ),
     "response": MediaTypeDict(
