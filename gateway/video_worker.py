@@ -88,14 +88,16 @@ class VideoWorker:
                 job = await store.claim(conn, job_id, self.owner, now_ms, lease_ms)
             if job is not None:
                 taken.append(job)
-        await asyncio.gather(*(self._advance(job) for job in taken))
+        at_once = asyncio.Semaphore(self.settings.concurrency)
+        await asyncio.gather(*(self._advance(job, at_once) for job in taken))
         return len(taken)
 
-    async def _advance(self, job: Job) -> None:
-        try:
-            await self._poll(job)
-        except Exception:  # noqa: BLE001 - one job's trouble must not stop the others
-            log.exception("video job %s: poll failed", job.id)
+    async def _advance(self, job: Job, at_once: asyncio.Semaphore) -> None:
+        async with at_once:
+            try:
+                await self._poll(job)
+            except Exception:  # noqa: BLE001 - one job's trouble must not stop the others
+                log.exception("video job %s: poll failed", job.id)
 
     async def _poll(self, job: Job) -> None:
         if job.upstream_id is None:

@@ -57,7 +57,8 @@ class VideoSettings:
     deadline_seconds: int = 2 * 3600  # a job not done by then fails (and gives its seconds back)
     lease_seconds: float = 120.0  # how long one process may hold a job while polling it
     submit_seconds: int = 900  # how long a create may wait on the upstream before it is undone
-    batch: int = 32  # jobs polled at once per process
+    batch: int = 32  # jobs taken per round per process
+    concurrency: int = 8  # of them, polled at once (each then holds a database connection)
     worker: bool = True
 
     @classmethod

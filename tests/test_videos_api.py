@@ -207,6 +207,7 @@ def test_concurrent_creations_never_overdraw_the_pool(videos: Gateway) -> None:
     results = asyncio.run(go())
     made = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, openai.RateLimitError)]
+    assert [repr(r) for r in results if isinstance(r, Exception) and r not in refused] == []
     assert (len(made), len(refused)) == (5, 7)
     assert pool_used(videos) == 40
 

@@ -78,6 +78,8 @@ def test_pool_holds_across_gateways(gateways: tuple[list[str], str, str]) -> Non
     results = asyncio.run(burst())
     made = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, openai.RateLimitError)]
+    unexpected = [repr(r) for r in results if isinstance(r, Exception) and r not in refused]
+    assert unexpected == []
     assert (len(made), len(refused)) == (5, 19)
 
 
