@@ -65,7 +65,6 @@ _SETTLE = (
     )
     .returning(*_TOTALS)
 )
-_DAY_EXISTS = select(daily_usage.c.used).where(_THIS_DAY)
 _NEW_DAY = {
     name: dialect.insert(daily_usage)
     .values(workspace_id=bindparam("w"), day=bindparam("d"), used=0, reserved=0)
@@ -91,8 +90,10 @@ def reserve(
     granted = _try_reserve(conn, workspace_id, day, limit, n)
     if granted is not None:
         return granted
-    if conn.execute(_DAY_EXISTS, {"w": workspace_id, "d": day}).first() is not None:
-        return None  # the day's row exists, so the limit is what refused
+    # No row yet, or the limit refused. Create the row (a no-op if it exists; it waits for
+    # another process inserting it) and ask again. Checking whether the row exists instead
+    # raced on PostgreSQL: another gateway could create it between the two statements, and
+    # a request on an unlimited plan was refused.
     conn.execute(_NEW_DAY[conn.dialect.name], {"w": workspace_id, "d": day})
     return _try_reserve(conn, workspace_id, day, limit, n)
 

@@ -111,3 +111,27 @@ def test_each_job_is_polled_by_one_worker_at_a_time(
         return list((await conn.execute(video_jobs.select())).mappings())
 
     assert all(row["lease_owner"] is None for row in run_db(url, leases))
+
+
+def test_first_requests_of_the_day_on_several_gateways_are_all_admitted(
+    gateways: tuple[list[str], str, str],
+) -> None:
+    """Unlimited plan, fresh day: no request may be refused while the day's row is created
+    by another gateway at the same moment."""
+    urls, key, _ = gateways
+
+    async def burst() -> list[Any]:
+        many = clients(urls, key)
+        calls = [
+            many[i % 3].chat.completions.create(
+                model="writingmate/echo", messages=[{"role": "user", "content": "hi"}]
+            )
+            for i in range(30)
+        ]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for client in many:
+            await client.close()
+        return results
+
+    results = asyncio.run(burst())
+    assert [repr(r) for r in results if isinstance(r, Exception)] == []
