@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,7 @@ from gateway.multipart import with_multipart
 from gateway.services import Services, build_services
 from gateway.settings import Settings
 from gateway.spec31 import VALIDATOR_MAP_2020, allow_openapi_31
+from gateway.video_worker import worker_for
 
 WORKSPACE_HEADER = "x-writingmate-workspace"
 STATIC_DIR = __import__("pathlib").Path(__file__).resolve().parent / "static"
@@ -62,9 +64,12 @@ def lifespan(services: Services) -> Callable[[Any], Any]:
     @asynccontextmanager
     async def run(_app: Any) -> AsyncIterator[None]:
         await services.load_synced_models()
+        videos = worker_for(services)
+        videos.start()
         try:
             yield
         finally:
+            await videos.stop()
             await services.aclose()
 
     return run
@@ -73,6 +78,8 @@ def lifespan(services: Services) -> Callable[[Any], Any]:
 def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     allow_openapi_31()
     decorate_handlers_once()
+    # Connexion warns on every request to an operation taking several body types (POST /videos).
+    logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     services = services or build_services(settings)
     app = AsyncApp(
         __name__,

@@ -34,11 +34,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import keys, sealing
+from domain.videos import period_of
 from gateway.catalog_file import load_catalog
 from gateway.settings import Settings
 from providers import rows
 from providers.openrouter_models import catalog_rows
-from storage import accounts, image_usage, provider_keys, synced_models, usage
+from storage import accounts, image_usage, provider_keys, synced_models, usage, videos
 from storage.engine import create_engine
 from storage.migrate import upgrade
 
@@ -98,8 +99,34 @@ async def plan_set_limit(conn: AsyncConnection, args: argparse.Namespace, _s: Se
 
 
 async def plan_list(conn: AsyncConnection, _a: argparse.Namespace, _s: Settings) -> int:
-    columns = ["name", "daily_message_limit", "daily_image_limit", "created_at"]
+    columns = [
+        "name",
+        "daily_message_limit",
+        "daily_image_limit",
+        "monthly_video_seconds",
+        "created_at",
+    ]
     _table(await accounts.list_plans(conn), columns)
+    return 0
+
+
+async def plan_set_video_seconds(
+    conn: AsyncConnection, args: argparse.Namespace, _s: Settings
+) -> int:
+    if not await videos.set_monthly_grant(conn, args.name, args.monthly):
+        raise CliError(f"no plan {args.name!r}")
+    return 0
+
+
+async def workspace_video_seconds(
+    conn: AsyncConnection, args: argparse.Namespace, _s: Settings
+) -> int:
+    month = args.month or period_of(datetime.now(UTC))
+    pool = await videos.workspace_pool(conn, args.workspace, month)
+    if pool is None:
+        raise CliError(f"no workspace {args.workspace!r}")
+    row = {"month": month, "granted": pool.limit, "used": pool.used, "remaining": pool.remaining}
+    _table([row], ["month", "granted", "used", "remaining"])
     return 0
 
 
@@ -181,6 +208,7 @@ async def usage_report(conn: AsyncConnection, args: argparse.Namespace, _s: Sett
         "completion_tokens",
         "cached_tokens",
         "messages",
+        "video_seconds",
     ]
     _table(rows, columns)
     return 0
@@ -273,6 +301,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--daily-images", type=int, default=None, help="omit for unlimited")
     p.set_defaults(run=plan_set_image_limit)
     plan.add_parser("list").set_defaults(run=plan_list)
+    p = plan.add_parser("set-video-seconds", help="video seconds per workspace and month")
+    p.add_argument("name")
+    p.add_argument("--monthly", type=int, default=None, help="omit for unlimited")
+    p.set_defaults(run=plan_set_video_seconds)
 
     workspace = group("workspace")
     p = workspace.add_parser("create")
@@ -280,6 +312,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", required=True)
     p.set_defaults(run=workspace_create)
     workspace.add_parser("list").set_defaults(run=workspace_list)
+    p = workspace.add_parser("video-seconds", help="a workspace's video seconds this month")
+    p.add_argument("workspace")
+    p.add_argument("--month", help="YYYY-MM (default: this month, UTC)")
+    p.set_defaults(run=workspace_video_seconds)
 
     user = group("user")
     p = user.add_parser("create")

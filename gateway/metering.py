@@ -29,6 +29,7 @@ class Outcome:
     usage: Usage
     status: str  # completed | client_disconnected | interrupted | upstream_error
     http_status: int
+    video_seconds: int = 0
 
     @property
     def messages(self) -> int:
@@ -88,6 +89,7 @@ class Meter:
             http_status=outcome.http_status,
             duration_ms=int((time.monotonic() - admission.started) * 1000),
             created_at=datetime.now(UTC),
+            video_seconds=outcome.video_seconds,
         )
         if admission.allowance is None:
             await self.writer.run(partial(usage_store.record, row=row))

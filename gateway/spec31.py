@@ -7,7 +7,8 @@ Connexion 3.3 knows only the 2.0 and 3.0 meta-schemas (spec-first/connexion#1396
 1. skips Connexion's document check for 3.1 documents (the tests validate the document with
    openapi-spec-validator instead);
 2. provides a `validator_map` whose JSON body validators use Draft 2020-12, cached per schema,
-   and turn Connexion's 500 on undecodable bodies into a 400 that names the problem.
+   and turn Connexion's 500 on undecodable bodies into a 400 that names the problem
+   (`multipart/form-data` bodies: gateway/multipart.py).
 """
 
 from __future__ import annotations
@@ -167,7 +168,12 @@ class JSON2020ResponseBodyValidator(JSONResponseBodyValidator):
 
 VALIDATOR_MAP_2020 = {
     **VALIDATOR_MAP,
-    "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": JSON2020RequestBodyValidator}),
+    "body": MediaTypeDict(
+        {
+            **VALIDATOR_MAP["body"],
+            "*/*json": JSON2020RequestBodyValidator,
+        }
+    ),
     "response": MediaTypeDict(
         {**VALIDATOR_MAP["response"], "*/*json": JSON2020ResponseBodyValidator}
     ),

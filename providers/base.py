@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from domain.catalog import ModelEntry
 from domain.images import ImageRequest
+from domain.videos import UpstreamVideo, VideoContent, VideoSpec
 from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
 Chunk = dict[str, Any]
@@ -107,4 +108,24 @@ class TranscriptionProvider(Protocol):
     ) -> TranscriptionResult:
         """The transcript of `request.audio` in `request.response_format`, as OpenAI answers
         `POST /audio/transcriptions`, with token usage when the upstream reports it."""
+        ...
+
+
+@runtime_checkable
+class VideoProvider(Protocol):
+    """OpenAI's videos API: a job created at once, polled until done, then downloaded."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def create_video(self, spec: VideoSpec, model: ModelEntry) -> UpstreamVideo:
+        """Start a job; the upstream answers at once (normally `queued`)."""
+        ...
+
+    async def retrieve_video(self, upstream_id: str) -> UpstreamVideo:
+        """The job's current status and progress, or its error once failed."""
+        ...
+
+    async def video_content(self, upstream_id: str, variant: str) -> VideoContent:
+        """The finished video (`video`) or a preview (`thumbnail`, `spritesheet`)."""
         ...

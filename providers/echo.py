@@ -24,7 +24,8 @@ import httpx
 from domain.catalog import ModelEntry
 from domain.images import ImageRequest
 from domain.metering import Usage
-from providers import echo_images, echo_transcriptions
+from domain.videos import UpstreamVideo, VideoContent, VideoSpec
+from providers import echo_images, echo_transcriptions, echo_videos
 from providers.base import Chunk, ImageResult
 from providers.chunks import collect, usage_payload
 from providers.rows import Row
@@ -218,6 +219,15 @@ class Echo:
         self, request: TranscriptionRequest, model: ModelEntry
     ) -> TranscriptionResult:
         return await echo_transcriptions.transcribe(request)
+
+    async def create_video(self, spec: VideoSpec, model: ModelEntry) -> UpstreamVideo:
+        return echo_videos.create(spec)
+
+    async def retrieve_video(self, upstream_id: str) -> UpstreamVideo:
+        return echo_videos.retrieve(upstream_id)
+
+    async def video_content(self, upstream_id: str, variant: str) -> VideoContent:
+        return await echo_videos.content(upstream_id, variant)
 
 
 def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:

@@ -18,11 +18,13 @@ import httpx
 from domain.catalog import ModelEntry
 from domain.errors import ModelNotSupported, UpstreamError
 from domain.images import ImageRequest
+from domain.videos import UpstreamVideo, VideoContent, VideoSpec
 from providers import (
     openai_completions,
     openai_embeddings,
     openai_images,
     openai_transcriptions,
+    openai_videos,
     openrouter_images,
     rows,
     upstream,
@@ -146,6 +148,20 @@ class OpenAICompatible:
         headers = self._headers(openai_transcriptions.ACCEPT)
         return await openai_transcriptions.transcribe(
             self.client, endpoint, headers, request, model
+        )
+
+    async def create_video(self, spec: VideoSpec, model: ModelEntry) -> UpstreamVideo:
+        headers = self._headers("application/json")
+        return await openai_videos.create(self.client, self.base_url, headers, spec, model)
+
+    async def retrieve_video(self, upstream_id: str) -> UpstreamVideo:
+        headers = self._headers("application/json")
+        return await openai_videos.retrieve(self.client, self.base_url, headers, upstream_id)
+
+    async def video_content(self, upstream_id: str, variant: str) -> VideoContent:
+        headers = self._headers("application/binary")
+        return await openai_videos.content(
+            self.client, self.base_url, headers, upstream_id, variant
         )
 
 

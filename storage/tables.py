@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -152,3 +153,48 @@ daily_image_usage = Table(
     Column("used", Integer, nullable=False, default=0),
     Column("reserved", Integer, nullable=False, default=0),
 )
+
+# Video generation jobs (`POST /videos`). Times the API reports are unix seconds; the worker's
+# schedule and lease are unix milliseconds. A job holds its lease while one process polls it.
+video_jobs = Table(
+    "video_jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),  # ours: video_<48 hex>
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("user_id", String(40), nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("upstream_id", String(200), nullable=True),  # NULL until the upstream accepted it
+    Column("status", String(16), nullable=False),
+    Column("progress", Integer, nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("seconds", String(4), nullable=False),
+    Column("size", String(16), nullable=False),
+    Column("error", JSON, nullable=True),
+    Column("period", String(7), nullable=False),  # the pool month its seconds came from
+    Column("created_at", BigInteger, nullable=False),
+    Column("completed_at", BigInteger, nullable=True),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("deadline_at", BigInteger, nullable=False),
+    Column("next_poll_at", BigInteger, nullable=False),
+    Column("polls_failed", Integer, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Index("ix_video_jobs_due", "status", "next_poll_at"),
+    Index("ix_video_jobs_workspace", "workspace_id", "created_at"),
+)
+
+# Video seconds drawn per workspace and UTC month; the plan's `monthly_video_seconds` bounds it.
+video_seconds_usage = Table(
+    "video_seconds_usage",
+    metadata,
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), primary_key=True),
+    Column("period", String(7), primary_key=True),  # YYYY-MM
+    Column("used", Integer, nullable=False),
+)
+
+plans.append_column(Column("monthly_video_seconds", Integer, nullable=True))  # NULL: unlimited
+# Video seconds a request drew (negative on a failed job's refund row).
+ledger.append_column(Column("video_seconds", Integer, nullable=False, server_default="0"))

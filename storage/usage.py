@@ -41,6 +41,7 @@ class LedgerRow:
     http_status: int
     duration_ms: int
     created_at: datetime
+    video_seconds: int = 0  # drawn from the video-seconds pool (POST /videos)
 
     def values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -69,7 +70,6 @@ _SETTLE = Direct(
     )
     .returning(*_TOTALS)
 )
-_DAY_EXISTS = select(daily_usage.c.used).where(_THIS_DAY)
 _NEW_DAY = {
     name: dialect.insert(daily_usage)
     .values(workspace_id=bindparam("w"), day=bindparam("d"), used=0, reserved=0)
@@ -97,8 +97,10 @@ def reserve(
     granted = _try_reserve(conn, workspace_id, day, limit, n)
     if granted is not None:
         return granted
-    if conn.execute(_DAY_EXISTS, {"w": workspace_id, "d": day}).first() is not None:
-        return None  # the day's row exists, so the limit is what refused
+    # No row yet, or the limit refused. Create the row (a no-op if it exists; it waits for
+    # another process inserting it) and ask again. Checking whether the row exists instead
+    # raced on PostgreSQL: another gateway could create it between the two statements, and
+    # a request on an unlimited plan was refused.
     conn.execute(_NEW_DAY[conn.dialect.name], {"w": workspace_id, "d": day})
     return _try_reserve(conn, workspace_id, day, limit, n)
 
@@ -131,6 +133,7 @@ async def daily_report(
         func.sum(ledger.c.completion_tokens).label("completion_tokens"),
         func.sum(ledger.c.cached_tokens).label("cached_tokens"),
         func.sum(ledger.c.messages).label("messages"),
+        func.sum(ledger.c.video_seconds).label("video_seconds"),
     ).group_by(ledger.c.workspace_id, day)
     if workspace_id:
         query = query.where(ledger.c.workspace_id == workspace_id)

@@ -43,6 +43,7 @@ from starlette.types import Receive, Scope, Send
 from . import openai_embeddings, text_completions
 from .openai_embeddings import EmbeddingsReply
 from .openai_transcriptions import TranscriptionFake
+from .openai_videos_upstream import FakeVideosAPI
 from .server import answer_lifespan, read_body, serve_asgi
 
 __all__ = [
@@ -523,6 +524,7 @@ class FakeOpenAIUpstream:
         """Set the first time a client leaves a chat completion before it was fully sent."""
         self.transcriptions = TranscriptionFake()
         """`POST /v1/audio/transcriptions`: its own script and the forms it received."""
+        self.videos = FakeVideosAPI()  # /v1/videos* (tests/fakes/openai_videos_upstream.py)
 
     # ---- scripting ------------------------------------------------------------------------
 
@@ -612,6 +614,7 @@ class FakeOpenAIUpstream:
             self._disconnects = 0
             self.disconnected.clear()
         self.transcriptions.reset()
+        self.videos.reset()
 
     # ---- observation ----------------------------------------------------------------------
 
@@ -691,6 +694,8 @@ class FakeOpenAIUpstream:
             await self._embeddings(request, exchange)
         elif method == "POST" and path == "/v1/audio/transcriptions":
             await self.transcriptions.serve(request.headers, raw, exchange.body)
+        elif path.startswith("/v1/videos"):
+            await self.videos.handle(scope, raw, exchange)
         else:
             await exchange.json(404, openai_error(f"Invalid URL ({method} {path})"))
 

@@ -1,0 +1,277 @@
+"""Videos end to end: create a job (route the model, draw its seconds from the workspace's
+pool, admit and meter the request, start the upstream job), read it back, download it. The
+jobs advance in the background (`gateway.video_worker`); this module only reads their state."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+
+from domain.catalog import ModelEntry
+from domain.errors import (
+    GatewayError,
+    InternalError,
+    NotFound,
+    QuotaExceeded,
+    UpstreamUnavailable,
+)
+from domain.metering import Usage
+from domain.videos import (
+    COMPLETED,
+    DEFAULT_MODEL,
+    FAILED,
+    QUEUED,
+    Job,
+    ReferenceFile,
+    SecondsPool,
+    UpstreamVideo,
+    VideoContent,
+    VideoSpec,
+    insufficient_seconds_message,
+    period_of,
+    spec_from,
+)
+from gateway.auth import Caller
+from gateway.metering import Admission, Outcome
+from gateway.routing import route
+from gateway.services import Services
+from providers.base import VideoProvider
+from storage import videos as store
+
+ENDPOINT = "videos"
+log = logging.getLogger("wmgw.videos")
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """From the environment (`WMGW_VIDEO_*`); see the README."""
+
+    poll_seconds: float = 5.0  # how often the worker refreshes an active job
+    deadline_seconds: int = 2 * 3600  # a job not done by then fails (and gives its seconds back)
+    lease_seconds: float = 120.0  # how long one process may hold a job while polling it
+    submit_seconds: int = 900  # how long a create may wait on the upstream before it is undone
+    batch: int = 32  # jobs taken per round per process
+    concurrency: int = 8  # of them, polled at once (each then holds a database connection)
+    worker: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> VideoSettings:
+        return cls(
+            poll_seconds=float(env.get("WMGW_VIDEO_POLL_SECONDS", cls.poll_seconds)),
+            deadline_seconds=int(env.get("WMGW_VIDEO_DEADLINE_SECONDS", cls.deadline_seconds)),
+            lease_seconds=float(env.get("WMGW_VIDEO_LEASE_SECONDS", cls.lease_seconds)),
+            worker=env.get("WMGW_VIDEO_WORKER", "1") != "0",
+        )
+
+
+def video_settings(services: Services) -> VideoSettings:
+    return VideoSettings.from_env(services.settings.environ)
+
+
+def new_video_id() -> str:
+    return f"video_{secrets.token_hex(24)}"
+
+
+def provider_named(services: Services, name: str) -> VideoProvider | None:
+    """The gateway's own provider (never a user's key: the worker polls with it later)."""
+    if name not in services.registry.configured:
+        return None
+    return services.registry.serving(name, VideoProvider)
+
+
+@dataclass(frozen=True)
+class Created:
+    job: Job
+    pool: SecondsPool
+    remaining_messages: int | None
+
+
+def new_job_row(
+    caller: Caller, model: ModelEntry, spec: VideoSpec, settings: VideoSettings, now: float
+) -> dict[str, Any]:
+    """A job not yet handed to the upstream: its creator holds the lease until it is (if the
+    process dies first, the worker undoes the job once the lease runs out)."""
+    return {
+        "id": new_video_id(),
+        "workspace_id": caller.workspace_id,
+        "user_id": caller.user_id,
+        "key_id": caller.key_id,
+        "request_id": caller.request_id,
+        "model": model.slug,
+        "provider": model.provider,
+        "upstream_id": None,
+        "status": QUEUED,
+        "progress": 0,
+        "prompt": spec.prompt,
+        "seconds": spec.seconds,
+        "size": spec.size,
+        "error": None,
+        "period": period_of(datetime.fromtimestamp(now, UTC)),
+        "created_at": int(now),
+        "completed_at": None,
+        "expires_at": None,
+        "deadline_at": int(now) + settings.deadline_seconds,
+        "next_poll_at": _ms(now + settings.poll_seconds),
+        "polls_failed": 0,
+        "lease_owner": f"create:{caller.request_id}",
+        "lease_until": _ms(now + settings.submit_seconds),
+    }
+
+
+async def create_video(
+    services: Services,
+    caller: Caller,
+    body: Mapping[str, Any],
+    reference: ReferenceFile | None,
+) -> Created:
+    """Route (404/403), check the fields (400), draw the seconds (429), admit the request
+    (429), and hand the job to the upstream; the request is metered once whatever happens."""
+    slug = str(body.get("model") or DEFAULT_MODEL)
+    model = route(services, caller, slug, "video", VideoProvider).model
+    provider = provider_named(services, model.provider)
+    assert provider is not None  # route() found it serving videos
+    spec = spec_from(body, reference)
+    settings = video_settings(services)
+    row = new_job_row(caller, model, spec, settings, time.time())
+    pool = await _draw(services, caller, spec, row)
+    try:
+        admission = await services.meter.admit(caller)
+    except BaseException:
+        await _undo(services, row["id"], row["lease_owner"])
+        raise
+    submission = Submission(services, caller, admission, model, row["id"], row["lease_owner"])
+    job, remaining = await submission.run(provider, spec, settings)
+    return Created(job, pool, remaining)
+
+
+async def _draw(
+    services: Services, caller: Caller, spec: VideoSpec, row: dict[str, Any]
+) -> SecondsPool:
+    """Draw the job's seconds and record the job, at once; 429 when too few are left."""
+    async with services.engine.begin() as conn:
+        pool = await store.draw_and_create(conn, caller.plan, row)
+    if pool is not None:
+        return pool
+    async with services.engine.connect() as conn:
+        current = await store.pool(conn, caller.workspace_id, caller.plan, row["period"])
+    raise QuotaExceeded(
+        insufficient_seconds_message(spec.seconds_int, current),
+        param="seconds",
+        headers={"x-should-retry": "false"},
+    )
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+async def _undo(services: Services, job_id: str, owner: str) -> None:
+    with anyio.CancelScope(shield=True):
+        async with services.engine.begin() as conn:
+            await store.abandon(conn, job_id, owner)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """An admitted job being handed to the upstream. It is metered exactly once; if the
+    upstream refuses it or the client leaves first, the job is undone and costs nothing."""
+
+    services: Services
+    caller: Caller
+    admission: Admission
+    model: ModelEntry
+    job_id: str
+    owner: str
+
+    async def run(
+        self, provider: VideoProvider, spec: VideoSpec, settings: VideoSettings
+    ) -> tuple[Job, int | None]:
+        try:
+            upstream = await provider.create_video(spec, self.model)
+        except GatewayError as exc:
+            await self.undo("upstream_error", exc.status)
+            raise
+        except BaseException:  # the client left before the upstream answered
+            await self.undo("client_disconnected", 499)
+            raise
+        with anyio.CancelScope(shield=True):
+            job = await self._record(upstream, settings)
+            try:
+                remaining = await self.settle("completed", 200, spec.seconds_int)
+            except Exception:  # the job exists upstream: the client must get its id
+                log.exception("video %s: the request could not be metered", self.job_id)
+                remaining = None
+        return job, remaining
+
+    async def _record(self, upstream: UpstreamVideo, settings: VideoSettings) -> Job:
+        """Remember the upstream's job. Should that fail, the client is told not to retry:
+        an SDK repeats a POST that failed with a 5xx, which would start a second job."""
+        next_poll = _ms(time.time() + settings.poll_seconds)
+        try:
+            async with self.services.engine.begin() as conn:
+                job = await store.submitted(conn, self.job_id, self.owner, upstream, next_poll)
+        except Exception as exc:
+            raise self._unrecorded() from exc
+        if job is None:
+            raise self._unrecorded()
+        return job
+
+    def _unrecorded(self) -> InternalError:
+        log.error("video %s: the upstream job could not be recorded", self.job_id, exc_info=True)
+        return InternalError(
+            "The video job was started but could not be recorded; do not retry.",
+            headers={"x-should-retry": "false"},
+        )
+
+    async def settle(self, status: str, http_status: int, seconds: int = 0) -> int | None:
+        with anyio.CancelScope(shield=True):
+            outcome = Outcome(Usage(), status, http_status, video_seconds=seconds)
+            route_of = (ENDPOINT, self.model.slug, self.model.provider)
+            allowance = await self.services.meter.settle(
+                self.caller, self.admission, route_of, outcome
+            )
+        return allowance.remaining if allowance is not None else None
+
+    async def undo(self, status: str, http_status: int) -> None:
+        await _undo(self.services, self.job_id, self.owner)
+        await self.settle(status, http_status)
+
+
+async def retrieve_video(services: Services, caller: Caller, video_id: str) -> Job:
+    async with services.engine.connect() as conn:
+        job = await store.get(conn, video_id, caller.workspace_id)
+    if job is None:
+        raise NotFound(
+            f"No video with id '{video_id}' in this workspace.",
+            param="video_id",
+            code="video_not_found",
+        )
+    return job
+
+
+async def video_content(
+    services: Services, caller: Caller, video_id: str, variant: str
+) -> VideoContent:
+    job = await retrieve_video(services, caller, video_id)
+    if job.status != COMPLETED or job.upstream_id is None:
+        why = "it failed" if job.status == FAILED else f"it is still {job.status}"
+        # 404 as OpenAI answers it ("Video is not ready yet").
+        raise NotFound(
+            f"Video '{video_id}' has no content: {why}. Poll GET /videos/{video_id} until its "
+            "status is `completed`.",
+            param="video_id",
+            code="video_not_ready",
+        )
+    provider = provider_named(services, job.provider)
+    if provider is None:
+        raise UpstreamUnavailable(
+            f"The provider that made this video ({job.provider}) is no longer configured."
+        )
+    return await provider.video_content(job.upstream_id, variant)

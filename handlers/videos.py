@@ -1,0 +1,73 @@
+"""Videos tag: `POST /videos`, `GET /videos/{video_id}`, `GET /videos/{video_id}/content`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response, StreamingResponse
+
+from domain.videos import MEDIA_TYPES, Job, ReferenceFile, poll_after_ms
+from gateway.chat import metering_headers
+from gateway.multipart import Form, UploadedFile
+from gateway.services import Services
+from gateway.videos import create_video as create
+from gateway.videos import retrieve_video, video_content, video_settings
+
+DECLARED = frozenset(MEDIA_TYPES.values())  # what the spec declares for the content
+
+
+def _video(services: Services, job: Job, headers: dict[str, str] | None = None) -> Response:
+    headers = dict(headers or {})
+    after = poll_after_ms(job, video_settings(services).poll_seconds)
+    if after is not None:
+        headers["openai-poll-after-ms"] = str(after)
+    return Response(orjson.dumps(job.as_openai()), media_type="application/json", headers=headers)
+
+
+async def _reference(upload: UploadedFile | None) -> ReferenceFile | None:
+    if upload is None:
+        return None
+    return ReferenceFile(
+        filename=upload.filename or "reference",
+        content_type=upload.content_type,
+        data=await upload.read(),
+    )
+
+
+async def _fields(body: dict[str, Any] | None, form: Form | None) -> tuple[dict[str, Any], Any]:
+    """The request's fields and reference file, from a multipart form (what the SDKs send) or
+    a JSON body."""
+    if form is None:
+        return body or {}, None
+    try:
+        return form.fields, await _reference(form.files.get("input_reference"))
+    finally:
+        await form.aclose()
+
+
+async def create_video(
+    services: Services,
+    token_info: dict[str, Any],
+    body: dict[str, Any] | None = None,
+    form: Form | None = None,
+) -> Response:
+    fields, reference = await _fields(body, form)
+    created = await create(services, token_info["caller"], fields, reference)
+    headers = metering_headers(1, created.remaining_messages)
+    if created.pool.remaining is not None:
+        headers["x-writingmate-video-seconds-remaining"] = str(created.pool.remaining)
+    return _video(services, created.job, headers)
+
+
+async def retrieve(services: Services, video_id: str, token_info: dict[str, Any]) -> Response:
+    return _video(services, await retrieve_video(services, token_info["caller"], video_id))
+
+
+async def download_content(
+    services: Services, video_id: str, token_info: dict[str, Any], variant: str = "video"
+) -> Response:
+    content = await video_content(services, token_info["caller"], video_id, variant)
+    media_type = content.media_type if content.media_type in DECLARED else MEDIA_TYPES[variant]
+    headers = {"content-length": str(content.length)} if content.length is not None else {}
+    return StreamingResponse(content.chunks, media_type=media_type, headers=headers)
