@@ -26,12 +26,14 @@ from gateway.settings import Settings
 from storage import accounts, usage
 from storage.engine import create_engine
 from storage.migrate import upgrade
+from tests.fakes.gemini_upstream import FakeGeminiUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 
 T = TypeVar("T")
 UPSTREAM_KEY = "sk-upstream-test-key"
 SERVER_SECRET = "test-server-secret-0123456789abcdef"
+GEMINI_KEY = "AIza-gemini-upstream-test-key"
 
 
 def run_db(database_url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -172,3 +174,27 @@ def start_gateway(
 @pytest.fixture
 def gateway(start_gateway: Callable[..., Gateway]) -> Gateway:
     return start_gateway()
+
+
+@pytest.fixture(scope="session")
+def gemini_server() -> Iterator[FakeGeminiUpstream]:
+    fake = FakeGeminiUpstream(api_key=GEMINI_KEY)
+    with fake.serve():
+        yield fake
+
+
+@pytest.fixture
+def fake_gemini(gemini_server: FakeGeminiUpstream) -> FakeGeminiUpstream:
+    gemini_server.reset()
+    gemini_server.api_key = GEMINI_KEY
+    return gemini_server
+
+
+@pytest.fixture
+def gemini_gateway(
+    start_gateway: Callable[..., Gateway], fake_gemini: FakeGeminiUpstream
+) -> Gateway:
+    """A gateway whose `google` provider is the fake Gemini upstream."""
+    assert fake_gemini.base_url
+    env = {"WMGW_GEMINI_API_KEY": GEMINI_KEY, "WMGW_GEMINI_BASE_URL": fake_gemini.base_url}
+    return start_gateway(env=env)

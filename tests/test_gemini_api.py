@@ -4,15 +4,14 @@ loopback, which talks to the fake Gemini upstream (tests/fakes/gemini_upstream.p
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import openai
 import pytest
 
-from tests.conftest import Gateway
+from tests.conftest import GEMINI_KEY, Gateway
 from tests.fakes.gemini_upstream import FakeGeminiUpstream
 
-KEY = "AIza-gemini-upstream-test-key"
 MODEL = "google/gemini-2.5-flash"
 HELLO = [{"role": "user", "content": "Hello"}]
 PNG = (
@@ -33,23 +32,14 @@ WEATHER = {
 }
 
 
-@pytest.fixture(scope="module")
-def gemini_server() -> Iterator[FakeGeminiUpstream]:
-    fake = FakeGeminiUpstream(api_key=KEY)
-    with fake.serve():
-        yield fake
+@pytest.fixture
+def fake(fake_gemini: FakeGeminiUpstream) -> FakeGeminiUpstream:
+    return fake_gemini
 
 
 @pytest.fixture
-def fake(gemini_server: FakeGeminiUpstream) -> FakeGeminiUpstream:
-    gemini_server.reset()
-    return gemini_server
-
-
-@pytest.fixture
-def gateway(start_gateway: Callable[..., Gateway], fake: FakeGeminiUpstream) -> Gateway:
-    assert fake.base_url
-    return start_gateway(env={"WMGW_GEMINI_API_KEY": KEY, "WMGW_GEMINI_BASE_URL": fake.base_url})
+def gateway(gemini_gateway: Gateway) -> Gateway:
+    return gemini_gateway
 
 
 def test_plain_completion(gateway: Gateway, fake: FakeGeminiUpstream) -> None:
@@ -67,7 +57,7 @@ def test_plain_completion(gateway: Gateway, fake: FakeGeminiUpstream) -> None:
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (9, 3)
     [request] = fake.requests
     assert request.path == "/v1beta/models/gemini-2.5-flash:generateContent"
-    assert request.headers["x-goog-api-key"] == KEY
+    assert request.headers["x-goog-api-key"] == GEMINI_KEY
     assert request.body["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
     assert request.body["contents"] == [{"role": "user", "parts": [{"text": "Hello"}]}]
     assert request.body["generationConfig"] == {

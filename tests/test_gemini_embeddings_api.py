@@ -4,17 +4,15 @@ fake Gemini upstream's `batchEmbedContents` (tests/fakes/gemini_embeddings.py)."
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
 
 import openai
 import pytest
 
 from domain.tokens import estimate_tokens
-from tests.conftest import Gateway
+from tests.conftest import GEMINI_KEY, Gateway
 from tests.fakes import gemini_embeddings
 from tests.fakes.gemini_upstream import FakeGeminiUpstream, google_error
 
-KEY = "AIza-gemini-embeddings-test-key"
 MODEL = "google/gemini-embedding-001"
 UPSTREAM_ID = "gemini-embedding-001"
 
@@ -23,23 +21,14 @@ def norm(vector: list[float]) -> float:
     return math.sqrt(sum(x * x for x in vector))
 
 
-@pytest.fixture(scope="module")
-def gemini_server() -> Iterator[FakeGeminiUpstream]:
-    fake = FakeGeminiUpstream(api_key=KEY)
-    with fake.serve():
-        yield fake
+@pytest.fixture
+def fake(fake_gemini: FakeGeminiUpstream) -> FakeGeminiUpstream:
+    return fake_gemini
 
 
 @pytest.fixture
-def fake(gemini_server: FakeGeminiUpstream) -> FakeGeminiUpstream:
-    gemini_server.reset()
-    return gemini_server
-
-
-@pytest.fixture
-def gateway(start_gateway: Callable[..., Gateway], fake: FakeGeminiUpstream) -> Gateway:
-    assert fake.base_url
-    return start_gateway(env={"WMGW_GEMINI_API_KEY": KEY, "WMGW_GEMINI_BASE_URL": fake.base_url})
+def gateway(gemini_gateway: Gateway) -> Gateway:
+    return gemini_gateway
 
 
 def test_a_list_goes_out_as_one_batch_and_comes_back_in_order(
@@ -50,7 +39,7 @@ def test_a_list_goes_out_as_one_batch_and_comes_back_in_order(
     response = raw.parse()
     [sent] = fake.requests
     assert sent.path == f"/v1beta/models/{UPSTREAM_ID}:batchEmbedContents"
-    assert sent.headers["x-goog-api-key"] == KEY
+    assert sent.headers["x-goog-api-key"] == GEMINI_KEY
     assert sent.body == {
         "requests": [
             {"model": f"models/{UPSTREAM_ID}", "content": {"parts": [{"text": t}]}} for t in texts
@@ -160,5 +149,5 @@ def test_a_bad_gateway_key_is_a_502_not_the_callers_400(
         with pytest.raises(openai.APIStatusError) as caught:
             gateway.client().embeddings.create(model=MODEL, input="hi")
     finally:
-        fake.api_key = KEY
+        fake.api_key = GEMINI_KEY
     assert caught.value.status_code == 502

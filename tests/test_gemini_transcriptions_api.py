@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
 
 import openai
 import pytest
@@ -15,27 +14,17 @@ from tests.conftest import Gateway
 from tests.fakes.gemini_audio import DEFAULT_TRANSCRIPT
 from tests.fakes.gemini_upstream import FakeGeminiUpstream
 
-KEY = "AIza-gemini-transcription-test-key"
 MODEL = "google/gemini-2.5-flash"
 
 
-@pytest.fixture(scope="module")
-def gemini_server() -> Iterator[FakeGeminiUpstream]:
-    fake = FakeGeminiUpstream(api_key=KEY)
-    with fake.serve():
-        yield fake
+@pytest.fixture
+def fake(fake_gemini: FakeGeminiUpstream) -> FakeGeminiUpstream:
+    return fake_gemini
 
 
 @pytest.fixture
-def fake(gemini_server: FakeGeminiUpstream) -> FakeGeminiUpstream:
-    gemini_server.reset()
-    return gemini_server
-
-
-@pytest.fixture
-def gateway(start_gateway: Callable[..., Gateway], fake: FakeGeminiUpstream) -> Gateway:
-    assert fake.base_url
-    return start_gateway(env={"WMGW_GEMINI_API_KEY": KEY, "WMGW_GEMINI_BASE_URL": fake.base_url})
+def gateway(gemini_gateway: Gateway) -> Gateway:
+    return gemini_gateway
 
 
 def test_json_sends_the_audio_inline_and_shows_token_usage(
