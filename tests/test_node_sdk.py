@@ -49,6 +49,16 @@ def test_node_sdk_lists_the_models(gateway: Gateway) -> None:
     assert "writingmate/echo" in observe(gateway, "models")["ids"]
 
 
+def test_node_sdk_retrieves_a_model_whose_id_has_a_slash(gateway: Gateway) -> None:
+    seen = observe(gateway, "model")
+    assert (seen["id"], seen["object"], seen["owned_by"]) == (
+        "writingmate/echo",
+        "model",
+        "writingmate",
+    )
+    assert seen["url"].endswith("/models/writingmate%2Fecho")  # the SDK escapes the slash
+
+
 def test_node_sdk_gets_a_completion_with_usage_and_metering_headers(gateway: Gateway) -> None:
     seen = observe(gateway, "completion")
     assert (seen["object"], seen["model"]) == ("chat.completion", "writingmate/echo")
@@ -192,6 +202,29 @@ def test_node_sdk_continues_retrieves_and_deletes_a_stored_response(gateway: Gat
     }
 
 
+def test_node_sdk_streams_a_function_call_and_sends_its_output_back(gateway: Gateway) -> None:
+    seen = observe(gateway, "response_tool_call")
+    assert seen["call"] == ["function_call", "get_weather", {"city": "Rome"}, "call_"]
+    assert json.loads(seen["last_snapshot"]) == {"city": "Rome"}  # the helper's accumulation
+    assert seen["first_output_text"] == ""
+    assert seen["stored"] == ["Tool result: 21C", True]
+    # Output items sent back verbatim as input (what a stateless Node program does).
+    assert seen["replayed"] == "Tool result: sunny"
+    assert seen["follow_up"] == ["Bye", 2 + 2 + 1]
+
+
+def test_node_sdk_does_not_retry_a_spent_daily_quota(
+    start_gateway: Callable[..., Gateway],
+) -> None:
+    seen = observe(start_gateway(daily_limit=1), "quota")
+    assert seen["first"] == "one"
+    assert (seen["refused"]["raised"], seen["refused"]["code"]) == (
+        "RateLimitError",
+        "insufficient_quota",
+    )
+    assert seen["requests_sent"] == 2  # `x-should-retry: false` stops the SDK's two retries
+
+
 def test_node_sdk_raises_before_iterating_a_refused_stream(gateway: Gateway) -> None:
     seen = observe(gateway, "stream_errors")
     assert seen["response_unknown_model"]["raised"] == "NotFoundError"
@@ -282,6 +315,18 @@ def test_node_sdk_streams_transcript_deltas_then_done(gateway: Gateway) -> None:
     assert seen["types"] == ["transcript.text.delta"]
     assert "".join(seen["deltas"]) == HEARD and len(seen["deltas"]) == len(HEARD.split())
     assert seen["done"] == ["transcript.text.done", HEARD]
+
+
+def test_node_sdk_gets_a_413_for_audio_over_25_mb(gateway: Gateway) -> None:
+    seen = observe(gateway, "transcription_too_large")
+    assert seen == {
+        "raised": "APIError",  # the SDK has no class of its own for 413
+        "status": 413,
+        "code": "request_too_large",
+        "param": "file",
+        "type": "invalid_request_error",
+    }
+    assert gateway.ledger() == []
 
 
 def test_node_sdk_raises_bad_request_and_not_found_for_transcriptions(gateway: Gateway) -> None:

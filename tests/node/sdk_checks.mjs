@@ -74,6 +74,8 @@ function pngSize(bytes) {
   return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
 }
 
+const WEATHER_TOOL = { ...WEATHER.function, type: "function" }; // the Responses API's flat shape
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const scenarios = {
@@ -81,6 +83,11 @@ const scenarios = {
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);
     return { ids };
+  },
+
+  async model() {
+    const { data, response } = await client.models.retrieve(ECHO).withResponse();
+    return { id: data.id, object: data.object, owned_by: data.owned_by, url: response.url };
   },
 
   async completion() {
@@ -287,6 +294,72 @@ const scenarios = {
     };
   },
 
+  async response_tool_call() {
+    const stream = client.responses.stream({
+      model: ECHO,
+      input: 'get_weather {"city": "Rome"}',
+      tools: [WEATHER_TOOL],
+    });
+    const snapshots = [];
+    stream.on("response.function_call_arguments.delta", (event) => snapshots.push(event.snapshot));
+    const first = await stream.finalResponse();
+    const [call] = first.output;
+    const stored = await client.responses.create({
+      model: ECHO,
+      previous_response_id: first.id,
+      input: [{ type: "function_call_output", call_id: call.call_id, output: "21C" }],
+      tools: [WEATHER_TOOL],
+    });
+    // Without storage a Node program sends the output items back exactly as it received them.
+    const question = { role: "user", content: "get_weather Paris" };
+    const unstored = await client.responses.create({
+      model: ECHO,
+      input: [question],
+      tools: [WEATHER_TOOL],
+      store: false,
+    });
+    const replayed = await client.responses.create({
+      model: ECHO,
+      input: [
+        question,
+        ...unstored.output,
+        { type: "function_call_output", call_id: unstored.output[0].call_id, output: "sunny" },
+      ],
+      tools: [WEATHER_TOOL],
+      store: false,
+    });
+    const chat = await client.responses.create({ model: ECHO, input: "Hi there", store: false });
+    const followUp = await client.responses.create({
+      model: ECHO,
+      input: [{ role: "user", content: "Hi there" }, ...chat.output, { role: "user", content: "Bye" }],
+      store: false,
+    });
+    return {
+      call: [call.type, call.name, JSON.parse(call.arguments), call.call_id.slice(0, 5)],
+      last_snapshot: snapshots.at(-1) ?? null,
+      first_output_text: first.output_text,
+      stored: [stored.output_text, stored.previous_response_id === first.id],
+      replayed: replayed.output_text,
+      follow_up: [followUp.output_text, followUp.usage.input_tokens],
+    };
+  },
+
+  async quota() {
+    // The SDK's default retries: a spent daily quota must not be asked again.
+    let sent = 0;
+    const retrying = new OpenAI({
+      baseURL: process.env.GATEWAY_URL,
+      apiKey: process.env.GATEWAY_KEY,
+      fetch: (url, init) => {
+        sent += 1;
+        return fetch(url, init);
+      },
+    });
+    const first = await retrying.responses.create({ model: ECHO, input: "one" });
+    const refused = await caught(() => retrying.responses.create({ model: ECHO, input: "two" }));
+    return { first: first.output_text, refused, requests_sent: sent };
+  },
+
   async stream_errors() {
     // Refused before any event: the SDK raises on the request, not inside the iteration.
     return {
@@ -423,6 +496,13 @@ const scenarios = {
       deltas: events.slice(0, -1).map((e) => e.delta),
       done: [done.type, done.text],
     };
+  },
+
+  async transcription_too_large() {
+    const big = Buffer.alloc(26_214_400 + 1000);
+    wavTone(0).copy(big); // a WAV header, then silence past the 25 MB limit
+    const file = await toFile(big, "big.wav", { type: "audio/wav" });
+    return caught(() => client.audio.transcriptions.create({ model: ECHO_TRANSCRIBE, file }));
   },
 
   async transcription_errors() {
