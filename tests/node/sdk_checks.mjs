@@ -331,7 +331,11 @@ const scenarios = {
     const chat = await client.responses.create({ model: ECHO, input: "Hi there", store: false });
     const followUp = await client.responses.create({
       model: ECHO,
-      input: [{ role: "user", content: "Hi there" }, ...chat.output, { role: "user", content: "Bye" }],
+      input: [
+        { role: "user", content: "Hi there" },
+        ...chat.output,
+        { role: "user", content: "Bye" },
+      ],
       store: false,
     });
     return {
@@ -528,8 +532,8 @@ const scenarios = {
         size: "1280x720",
       })
       .withResponse();
-    // The Node SDK has no poll helper for videos: poll as OpenAI's guide does, at the pace the
-    // `openai-poll-after-ms` header asks for.
+    // The Node SDK (unlike the Python one) has no poll helper for videos: retrieve until done,
+    // at the pace the `openai-poll-after-ms` header asks for.
     const pause = Number(response.headers.get("openai-poll-after-ms") ?? 1000);
     const seen = [];
     let video = created;
@@ -579,7 +583,11 @@ const scenarios = {
   },
 
   async video_errors() {
-    const waiting = await client.videos.create({ model: ECHO_VIDEO, prompt: "Wait", seconds: "12" });
+    const waiting = await client.videos.create({
+      model: ECHO_VIDEO,
+      prompt: "Wait",
+      seconds: "12",
+    });
     return {
       bad_seconds: await caught(() =>
         client.videos.create({ model: ECHO_VIDEO, prompt: "x", seconds: "5" }),
