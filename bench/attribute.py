@@ -209,7 +209,9 @@ def parent(args: argparse.Namespace) -> int:
                     print(
                         f"run {attempt + 1}/{args.repeat} {step:10s} "
                         f"{'stream' if stream else 'json':6s} "
-                        f"{result['cpu_ms']:6.2f} ms CPU/request",
+                        f"{result['cpu_ms']:6.2f} ms CPU/request "
+                        f"({result['main_thread_ms']:.2f} on the event loop's thread, "
+                        f"{result['wall_ms']:.2f} ms wall)",
                         file=sys.stderr,
                         flush=True,
                     )
