@@ -8,7 +8,10 @@ other options (a daily limit, extra environment).
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 
 T = TypeVar("T")
+WMGW = Path(sys.executable).parent / "wmgw"
 UPSTREAM_KEY = "sk-upstream-test-key"
 SERVER_SECRET = "test-server-secret-0123456789abcdef"
 GEMINI_KEY = "AIza-gemini-upstream-test-key"
@@ -198,3 +202,21 @@ def gemini_gateway(
     assert fake_gemini.base_url
     env = {"WMGW_GEMINI_API_KEY": GEMINI_KEY, "WMGW_GEMINI_BASE_URL": fake_gemini.base_url}
     return start_gateway(env=env)
+
+
+@pytest.fixture
+def wmgw(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Run the `wmgw` console script on a fresh data dir: `wmgw("plan", "list")` is its
+    output; `wmgw.env` is the environment it ran with."""
+    env = {**os.environ, "WMGW_DATA_DIR": str(tmp_path), "WMGW_SERVER_SECRET": "cli-secret"}
+    env.pop("DATABASE_URL", None)
+
+    def run(*args: str, ok: bool = True) -> str:
+        done = subprocess.run(
+            [str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode == 0) == ok, done.stderr
+        return done.stdout.strip()
+
+    run.env = env  # type: ignore[attr-defined]
+    return run

@@ -2,35 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import httpx
-import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.fakes.server import serve_asgi
-
-WMGW = Path(sys.executable).parent / "wmgw"
-
-
-@pytest.fixture
-def wmgw(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {**os.environ, "WMGW_DATA_DIR": str(tmp_path), "WMGW_SERVER_SECRET": "cli-secret"}
-    env.pop("DATABASE_URL", None)
-
-    def run(*args: str, ok: bool = True) -> str:
-        done = subprocess.run(
-            [str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60
-        )
-        assert (done.returncode == 0) == ok, done.stderr
-        return done.stdout.strip()
-
-    run.env = env  # type: ignore[attr-defined]
-    return run
 
 
 def test_operator_sets_up_a_team_and_the_key_works(wmgw) -> None:  # type: ignore[no-untyped-def]

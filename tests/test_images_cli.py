@@ -3,35 +3,12 @@ meets it through the official SDK."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import openai
 import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.fakes.server import serve_asgi
-
-WMGW = Path(sys.executable).parent / "wmgw"
-
-
-@pytest.fixture
-def wmgw(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {**os.environ, "WMGW_DATA_DIR": str(tmp_path), "WMGW_SERVER_SECRET": "cli-secret"}
-    env.pop("DATABASE_URL", None)
-
-    def run(*args: str, ok: bool = True) -> str:
-        done = subprocess.run(
-            [str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60
-        )
-        assert (done.returncode == 0) == ok, done.stderr
-        return done.stdout.strip()
-
-    run.env = env  # type: ignore[attr-defined]
-    return run
 
 
 def test_plan_with_a_daily_image_limit_refuses_the_image_past_it(wmgw) -> None:  # type: ignore[no-untyped-def]

@@ -8,11 +8,10 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.fakes.server import serve_asgi
-from tests.test_cli import wmgw  # noqa: F401 - fixture
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_operator_grants_video_seconds_and_sees_them_drawn(wmgw) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_operator_grants_video_seconds_and_sees_them_drawn(wmgw) -> None:  # type: ignore[no-untyped-def]
     wmgw("plan", "create", "pro")
     wmgw("plan", "set-video-seconds", "pro", "--monthly", "12")
     assert "12" in wmgw("plan", "list").splitlines()[1]
