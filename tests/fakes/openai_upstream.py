@@ -785,10 +785,24 @@ class FakeOpenAIUpstream:
         with self._lock:
             self._calls.append(record)
         plan = self._plan(body, scripted)
+        options = body.get("stream_options") or {}
         if stream:
-            options = body.get("stream_options") or {}
-            include_usage = options.get("include_usage") is True
             plan.obfuscation = self.obfuscation and options.get("include_obfuscation") is not False
+        await self._answer(plan, scripted, stream, options, record, exchange, receive)
+
+    async def _answer(
+        self,
+        plan: Any,
+        scripted: Any,
+        stream: bool,
+        options: dict[str, Any],
+        record: CallRecord,
+        exchange: _Exchange,
+        receive: Receive,
+    ) -> None:
+        """Stream the plan's chunks or send its completion, noticing a client that leaves."""
+        if stream:
+            include_usage = options.get("include_usage") is True
 
             async def work() -> None:
                 await self._stream(plan, scripted, include_usage, record, exchange)
@@ -960,17 +974,6 @@ class FakeOpenAIUpstream:
             system_fingerprint=self.system_fingerprint,
             headers={**_SUCCESS_HEADERS, **(scripted.headers or {})},
         )
-        if stream:
-            include_usage = (body.get("stream_options") or {}).get("include_usage") is True
-
-            async def work() -> None:
-                # A TextPlan renders its chunks like a chat _Plan, so the timing knobs apply.
-                await self._stream(plan, scripted, include_usage, record, exchange)
-        else:
-
-            async def work() -> None:
-                await anyio.sleep(scripted.delay)
-                record.completed = True
-                await exchange.json(200, plan.completion(), plan.extra)
-
-        await self._watch_disconnect(receive, record, work)
+        # A TextPlan renders its chunks like a chat _Plan, so the timing knobs apply.
+        options = body.get("stream_options") or {}
+        await self._answer(plan, scripted, stream, options, record, exchange, receive)
