@@ -13,6 +13,28 @@ DEFAULT_DATA_DIR = REPO_ROOT / "var"
 
 
 @dataclass(frozen=True)
+class VideoSettings:
+    """From the environment (`WMGW_VIDEO_*`); see the README."""
+
+    poll_seconds: float = 5.0  # how often the worker refreshes an active job
+    deadline_seconds: int = 2 * 3600  # a job not done by then fails (and gives its seconds back)
+    lease_seconds: float = 120.0  # how long one process may hold a job while polling it
+    submit_seconds: int = 900  # how long a create may wait on the upstream before it is undone
+    batch: int = 32  # jobs taken per round per process
+    concurrency: int = 8  # of them, polled at once (each then holds a database connection)
+    worker: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> VideoSettings:
+        return cls(
+            poll_seconds=float(env.get("WMGW_VIDEO_POLL_SECONDS", cls.poll_seconds)),
+            deadline_seconds=int(env.get("WMGW_VIDEO_DEADLINE_SECONDS", cls.deadline_seconds)),
+            lease_seconds=float(env.get("WMGW_VIDEO_LEASE_SECONDS", cls.lease_seconds)),
+            worker=env.get("WMGW_VIDEO_WORKER", "1") != "0",
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     server_secret: bytes
@@ -24,6 +46,7 @@ class Settings:
     upstream_read_timeout: float = 600.0
     validate_responses: bool = False
     key_cache_seconds: float = 2.0
+    videos: VideoSettings = field(default_factory=VideoSettings)
     # Environment variables the provider rows name (their keys and base URLs).
     environ: Mapping[str, str] = field(default_factory=dict)
     # Generated images served for `response_format: url`: where, for how long, under which URL.
@@ -43,6 +66,7 @@ class Settings:
             max_body_bytes=int(env.get("WMGW_MAX_BODY_BYTES", 32 * 1024 * 1024)),
             validate_responses=env.get("WMGW_VALIDATE_RESPONSES", "") == "1",
             key_cache_seconds=float(env.get("WMGW_KEY_CACHE_SECONDS", 2.0)),
+            videos=VideoSettings.from_env(env),
             environ=env,
             image_dir=Path(env.get("WMGW_IMAGE_DIR") or data_dir / "images"),
             image_url_ttl_seconds=int(env.get("WMGW_IMAGE_URL_TTL_SECONDS", 3600)),

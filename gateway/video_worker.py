@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.errors import GatewayError, NotFound
 from domain.videos import COMPLETED, FAILED, Job, failure, next_poll_delay
 from gateway.services import Services
-from gateway.videos import VideoSettings, provider_named, video_settings
+from gateway.settings import VideoSettings
+from gateway.videos import provider_named
 from providers.base import VideoProvider
 from storage import videos as store
 
@@ -155,5 +156,5 @@ def worker_for(services: Services) -> VideoWorker:
     return VideoWorker(
         services.engine,
         lambda name: provider_named(services, name),
-        video_settings(services),
+        services.settings.videos,
     )

@@ -42,37 +42,12 @@ from gateway.auth import Caller
 from gateway.metering import Admission, Outcome
 from gateway.routing import route
 from gateway.services import Services
+from gateway.settings import VideoSettings
 from providers.base import VideoProvider
 from storage import videos as store
 
 ENDPOINT = "videos"
 log = logging.getLogger("wmgw.videos")
-
-
-@dataclass(frozen=True)
-class VideoSettings:
-    """From the environment (`WMGW_VIDEO_*`); see the README."""
-
-    poll_seconds: float = 5.0  # how often the worker refreshes an active job
-    deadline_seconds: int = 2 * 3600  # a job not done by then fails (and gives its seconds back)
-    lease_seconds: float = 120.0  # how long one process may hold a job while polling it
-    submit_seconds: int = 900  # how long a create may wait on the upstream before it is undone
-    batch: int = 32  # jobs taken per round per process
-    concurrency: int = 8  # of them, polled at once (each then holds a database connection)
-    worker: bool = True
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> VideoSettings:
-        return cls(
-            poll_seconds=float(env.get("WMGW_VIDEO_POLL_SECONDS", cls.poll_seconds)),
-            deadline_seconds=int(env.get("WMGW_VIDEO_DEADLINE_SECONDS", cls.deadline_seconds)),
-            lease_seconds=float(env.get("WMGW_VIDEO_LEASE_SECONDS", cls.lease_seconds)),
-            worker=env.get("WMGW_VIDEO_WORKER", "1") != "0",
-        )
-
-
-def video_settings(services: Services) -> VideoSettings:
-    return VideoSettings.from_env(services.settings.environ)
 
 
 def new_video_id() -> str:
@@ -138,7 +113,7 @@ async def create_video(
     provider = provider_named(services, model.provider)
     assert provider is not None  # route() found it serving videos
     spec = spec_from(body, reference)
-    settings = video_settings(services)
+    settings = services.settings.videos
     row = new_job_row(caller, model, spec, settings, time.time())
     pool = await _draw(services, caller, spec, row)
     try:

@@ -12,14 +12,14 @@ from gateway.chat import metering_headers
 from gateway.multipart import Form, UploadedFile
 from gateway.services import Services
 from gateway.videos import create_video as create
-from gateway.videos import retrieve_video, video_content, video_settings
+from gateway.videos import retrieve_video, video_content
 
 DECLARED = frozenset(MEDIA_TYPES.values())  # what the spec declares for the content
 
 
 def _video(services: Services, job: Job, headers: dict[str, str] | None = None) -> Response:
     headers = dict(headers or {})
-    after = poll_after_ms(job, video_settings(services).poll_seconds)
+    after = poll_after_ms(job, services.settings.videos.poll_seconds)
     if after is not None:
         headers["openai-poll-after-ms"] = str(after)
     return Response(orjson.dumps(job.as_openai()), media_type="application/json", headers=headers)

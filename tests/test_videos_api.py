@@ -397,8 +397,8 @@ def test_two_workers_on_one_database_never_take_the_same_job(
 ) -> None:
     import asyncio
 
+    from gateway.settings import VideoSettings
     from gateway.video_worker import VideoWorker
-    from gateway.videos import VideoSettings
     from providers.echo import Echo
     from storage.engine import create_engine
 
