@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.catalog import Catalog, entry_from_config
@@ -15,6 +14,8 @@ from gateway.image_store import ImageStore
 from gateway.metering import Meter
 from gateway.settings import Settings
 from providers.registry import Registry, build_registry
+from providers.transport import LeanTransport
+from providers.upstream import UpstreamClient
 from storage import synced_models
 from storage.engine import create_engine
 from storage.group_commit import GroupCommit
@@ -47,18 +48,16 @@ class Services:
 def upstream_client(settings: Settings) -> httpx.AsyncClient:
     """One client per worker. Its connection limit is raised: the default of 100 made the
     101st concurrent stream fail with PoolTimeout (CONNEXION.md, "Upstream HTTP"). It keeps
-    httpx's API with aiohttp's transport underneath, which relays a stream for a fraction of
-    httpcore's CPU (CONNEXION.md measured 2.8x; see BENCHMARKS.md for the gateway's figures)."""
-    limits = httpx.Limits(
+    httpx's API over our own HTTP/1.1 transport (providers/transport.py), which costs a
+    fraction of httpcore's or aiohttp's CPU per call (BENCHMARKS.md, "Upstream transport")."""
+    transport = LeanTransport(
         max_connections=settings.upstream_max_connections,
-        max_keepalive_connections=min(256, settings.upstream_max_connections),
+        max_idle_connections=min(256, settings.upstream_max_connections),
     )
     timeout = httpx.Timeout(
         settings.upstream_read_timeout, connect=settings.upstream_connect_timeout
     )
-    return httpx.AsyncClient(
-        transport=AiohttpTransport(limits=limits), timeout=timeout, trust_env=False
-    )
+    return UpstreamClient(transport=transport, timeout=timeout, trust_env=False)
 
 
 def build_services(settings: Settings) -> Services:

@@ -3,12 +3,10 @@ foreign failures (httpx exceptions, upstream statuses) onto our error tree."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-import aiohttp
 import httpx
 import orjson
 
@@ -102,20 +100,32 @@ def status_error(
 
 
 def transport_error(exc: httpx.HTTPError) -> GatewayError:
-    """The transport's failure as ours. The aiohttp transport folds every connection error
-    into httpx.ConnectTimeout, so its original exception (the cause) is read first."""
-    cause = exc.__cause__
-    if isinstance(cause, aiohttp.ClientConnectorError) or isinstance(
-        exc, (httpx.ConnectError, httpx.PoolTimeout)
-    ):
+    """The transport's failure as ours: unreachable is 503, too slow is 504, anything else
+    that broke the exchange is 502."""
+    if isinstance(exc, (httpx.ConnectError, httpx.PoolTimeout)):
         return UpstreamUnavailable("The upstream provider could not be reached.")
-    if isinstance(cause, aiohttp.ServerTimeoutError) or (
-        cause is None and isinstance(exc, httpx.TimeoutException)
-    ):
-        return UpstreamTimeout("The upstream provider did not answer in time.")
-    if isinstance(cause, (asyncio.TimeoutError, TimeoutError)):
+    if isinstance(exc, httpx.TimeoutException):
         return UpstreamTimeout("The upstream provider did not answer in time.")
     return UpstreamError("The connection to the upstream provider failed.")
+
+
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class UpstreamClient(httpx.AsyncClient):
+    """httpx.AsyncClient that keeps no cookies. One client serves every caller, so a cookie
+    one upstream response set must never ride along on another caller's request; keeping
+    none also saves httpx's per-response cookie parsing."""
+
+    @property  # type: ignore[override]
+    def cookies(self) -> httpx.Cookies:
+        return _NoCookies()
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None
 
 
 def event_object(event: sse.Event) -> dict[str, Any]:

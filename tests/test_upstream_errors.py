@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import aiohttp
 import httpx
 import pytest
 
@@ -227,6 +226,7 @@ def test_openai_error_fields(body, fields):
         (httpx.ReadTimeout("read timed out"), UpstreamTimeout, 504),
         (httpx.WriteTimeout("write timed out"), UpstreamTimeout, 504),
         (httpx.ConnectError("connection refused"), UpstreamUnavailable, 503),
+        (httpx.PoolTimeout("no free connection"), UpstreamUnavailable, 503),
         (httpx.RemoteProtocolError("peer closed connection"), UpstreamError, 502),
         (httpx.ReadError("connection reset"), UpstreamError, 502),
     ],
@@ -239,35 +239,6 @@ def test_transport_errors_map_to_gateway_errors(exc, error_class, status):
     assert error.type == "upstream_error"
     assert isinstance(error, GatewayError)
     assert str(exc) not in error.message
-
-
-class _Key:
-    host, port, ssl = "127.0.0.1", 9, None
-
-
-def _through_aiohttp_transport(cause: Exception) -> httpx.HTTPError:
-    """What httpx_aiohttp raises: every connection error as ConnectTimeout, from the cause."""
-    try:
-        try:
-            raise cause
-        except Exception as exc:
-            raise httpx.ConnectTimeout(str(exc)) from exc
-    except httpx.HTTPError as mapped:
-        return mapped
-
-
-@pytest.mark.parametrize(
-    ("cause", "status"),
-    [
-        (aiohttp.ClientConnectorError(_Key(), OSError(111, "refused")), 503),  # type: ignore[arg-type]
-        (aiohttp.ServerDisconnectedError(), 502),
-        (aiohttp.ServerTimeoutError("read timed out"), 504),
-        (aiohttp.ClientPayloadError("truncated"), 502),
-    ],
-    ids=["refused", "disconnected", "timed-out", "truncated"],
-)
-def test_aiohttp_transport_failures_keep_their_meaning(cause: Exception, status: int) -> None:
-    assert transport_error(_through_aiohttp_transport(cause)).status == status
 
 
 def test_google_retry_delay_in_the_body_becomes_retry_after_ms() -> None:

@@ -1,0 +1,400 @@
+"""The upstream transport (providers/transport.py) against scripted HTTP/1.1 servers on
+loopback: keep-alive, body framings, flow control, timeouts, pool limits, TLS and the ways a
+server can misbehave, all through the httpx.AsyncClient the gateway uses."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from providers.transport import LeanTransport
+from providers.upstream import UpstreamClient
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Server:
+    """A loopback server running `handler` once per connection, counting connections."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections = 0
+        self.port = 0
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            await self.handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@asynccontextmanager
+async def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
+    server = Server(handler)
+    listener = await asyncio.start_server(server._serve, "127.0.0.1", 0, ssl=tls)
+    server.port = listener.sockets[0].getsockname()[1]
+    try:
+        yield server
+    finally:
+        listener.close()
+        for task in server.tasks:
+            task.cancel()
+
+
+def client(**options: object) -> httpx.AsyncClient:
+    limits = {"max_connections": 10, "max_idle_connections": 10, **options}
+    return UpstreamClient(transport=LeanTransport(**limits), trust_env=False)  # type: ignore[arg-type]
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, dict[bytes, bytes], bytes]:
+    """One request: its request line, its headers (lower-cased) and its body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    line, *lines = head[:-4].split(b"\r\n")
+    headers = {}
+    for raw in lines:
+        name, _, value = raw.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    if b"content-length" in headers:
+        body = await reader.readexactly(int(headers[b"content-length"]))
+    elif headers.get(b"transfer-encoding") == b"chunked":
+        body = b""
+        while size := int((await reader.readuntil(b"\r\n"))[:-2], 16):
+            body += (await reader.readexactly(size + 2))[:-2]
+        await reader.readuntil(b"\r\n")
+    else:
+        body = b""
+    return line, headers, body
+
+
+def response(body: bytes, *extra: bytes, status: bytes = b"200 OK") -> bytes:
+    headers = b"".join(h + b"\r\n" for h in extra)
+    return b"HTTP/1.1 %s\r\ncontent-length: %d\r\n%s\r\n%s" % (status, len(body), headers, body)
+
+
+async def echo_forever(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers every request on the connection with its own body."""
+    while True:
+        _, headers, body = await read_request(reader)
+        cookie = headers.get(b"cookie", b"-")
+        writer.write(response(body, b"x-cookie: " + cookie, b"set-cookie: session=secret"))
+        await writer.drain()
+
+
+async def test_requests_reuse_one_keep_alive_connection() -> None:
+    async with serving(echo_forever) as server, client() as http:
+        for n in range(3):
+            answer = await http.post(f"{server.url}/echo", content=b"hello %d" % n)
+            assert (answer.status_code, answer.content) == (200, b"hello %d" % n)
+    assert server.connections == 1
+
+
+async def test_a_cookie_set_by_an_upstream_is_never_sent_back() -> None:
+    async with serving(echo_forever) as server, client() as http:
+        first = await http.post(f"{server.url}/a", content=b"1")
+        second = await http.post(f"{server.url}/b", content=b"2")
+    assert first.headers["set-cookie"] == "session=secret"
+    assert second.headers["x-cookie"] == "-"
+
+
+async def test_a_json_body_arrives_with_its_length() -> None:
+    seen: list[dict[bytes, bytes]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        line, headers, body = await read_request(reader)
+        seen.append(headers)
+        writer.write(response(line + b" " + body))
+        await writer.drain()
+
+    async with serving(handler) as server, client() as http:
+        answer = await http.post(f"{server.url}/v1/x?a=1", json={"k": "v"})
+    assert answer.content == b'POST /v1/x?a=1 HTTP/1.1 {"k":"v"}'
+    assert seen[0][b"content-length"] == b"9"
+    assert seen[0][b"host"] == f"127.0.0.1:{server.port}".encode()
+
+
+async def test_a_body_of_unknown_length_is_sent_chunked() -> None:
+    async def parts() -> AsyncIterator[bytes]:
+        for n in range(50):
+            yield b"part %d;" % n
+
+    async with serving(echo_forever) as server, client() as http:
+        answer = await http.post(f"{server.url}/upload", content=parts())
+    assert answer.content == b"".join(b"part %d;" % n for n in range(50))
+
+
+async def test_a_chunked_stream_arrives_piece_by_piece() -> None:
+    release = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+        await writer.drain()
+        await release.wait()
+        writer.write(b"6\r\nsecond\r\n0\r\n\r\n")
+        await writer.drain()
+        await read_request(reader)  # the connection is kept for the next request
+        writer.write(response(b"again"))
+        await writer.drain()
+
+    async with serving(handler) as server, client() as http:
+        async with http.stream("POST", f"{server.url}/s", content=b"x") as answer:
+            pieces = answer.aiter_raw()
+            assert await anext(pieces) == b"first"
+            release.set()
+            assert [piece async for piece in pieces] == [b"second"]
+        assert (await http.get(f"{server.url}/next")).content == b"again"
+    assert server.connections == 1
+
+
+async def test_a_body_without_length_is_read_until_the_server_closes() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nall of it")
+        await writer.drain()
+
+    async with serving(handler) as server, client() as http:
+        assert (await http.get(f"{server.url}/")).content == b"all of it"
+        assert (await http.get(f"{server.url}/")).content == b"all of it"
+    assert server.connections == 2
+
+
+async def test_a_large_body_arrives_whole_through_flow_control() -> None:
+    blob = bytes(range(256)) * 40_000  # 10 MB, far above the pause threshold
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(response(blob))
+        await writer.drain()
+
+    received = bytearray()
+    async with (
+        serving(handler) as server,
+        client() as http,
+        http.stream("GET", f"{server.url}/big") as answer,
+    ):
+        async for piece in answer.aiter_raw():
+            received += piece
+            await asyncio.sleep(0)  # a slow reader, so the transport has to pause
+    assert bytes(received) == blob
+
+
+async def test_interim_responses_are_skipped_and_no_content_has_no_body() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n")
+        await read_request(reader)
+        writer.write(response(b"next"))
+        await writer.drain()
+
+    async with serving(handler) as server, client() as http:
+        first = await http.post(f"{server.url}/", content=b"x")
+        second = await http.post(f"{server.url}/", content=b"y")
+    assert (first.status_code, first.content) == (204, b"")
+    assert second.content == b"next"
+    assert server.connections == 1
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    async def one_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(response(b"ok"))
+        await writer.drain()
+        # then closes, as servers do with idle keep-alive connections
+
+    async with serving(one_request) as server, client() as http:
+        assert (await http.get(f"{server.url}/")).content == b"ok"
+        await asyncio.sleep(0.05)
+        assert (await http.get(f"{server.url}/")).content == b"ok"
+    assert server.connections == 2
+
+
+async def test_a_server_that_stops_mid_body_is_a_protocol_error() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this")
+        await writer.drain()
+
+    async with serving(handler) as server, client() as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get(f"{server.url}/")
+
+
+async def test_a_server_that_closes_without_answering_is_a_protocol_error() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+
+    async with serving(handler) as server, client() as http:
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+            await http.get(f"{server.url}/")
+
+
+async def test_a_malformed_response_is_a_protocol_error() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"SMTP ready\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    async with serving(handler) as server, client() as http:
+        with pytest.raises(httpx.RemoteProtocolError, match="Malformed"):
+            await http.get(f"{server.url}/")
+
+
+async def test_a_silent_server_is_a_read_timeout() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await asyncio.sleep(5)
+
+    async with serving(handler) as server, client() as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"{server.url}/", timeout=httpx.Timeout(5, read=0.1))
+
+
+async def test_a_stream_that_goes_quiet_is_a_read_timeout() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhi\r\n")
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    async with serving(handler) as server, client() as http:
+        timeout = httpx.Timeout(5, read=0.1)
+        async with http.stream("GET", f"{server.url}/", timeout=timeout) as answer:
+            pieces = answer.aiter_raw()
+            assert await anext(pieces) == b"hi"
+            with pytest.raises(httpx.ReadTimeout):
+                await anext(pieces)
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    async with serving(echo_forever) as server:
+        url = server.url
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(url)
+
+
+async def test_the_connection_limit_makes_the_next_caller_wait_then_time_out() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhi\r\n")
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+
+    async with serving(handler) as server, client(max_connections=1) as http:
+        timeout = httpx.Timeout(5, pool=0.1)
+        async with http.stream("GET", f"{server.url}/") as held:
+            with pytest.raises(httpx.PoolTimeout):
+                await http.get(f"{server.url}/", timeout=timeout)
+            waiting = asyncio.create_task(http.get(f"{server.url}/"))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()
+            await held.aread()
+        assert (await waiting).content == b"hi"
+    assert server.connections == 1
+
+
+async def test_leaving_a_stream_early_closes_the_upstream_connection() -> None:
+    closed = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhi\r\n")
+        await writer.drain()
+        assert await reader.read() == b""  # the client hung up
+        closed.set()
+
+    async with serving(handler) as server, client() as http:
+        async with http.stream("GET", f"{server.url}/") as answer:
+            async for _ in answer.aiter_raw():
+                break
+        await asyncio.wait_for(closed.wait(), 5)
+
+
+async def test_a_cancelled_call_closes_its_connection() -> None:
+    closed = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        assert await reader.read() == b""
+        closed.set()
+
+    async with serving(handler) as server, client() as http:
+        call = asyncio.create_task(http.get(f"{server.url}/slow"))
+        await asyncio.sleep(0.05)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await asyncio.wait_for(closed.wait(), 5)
+
+
+def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a self-signed certificate for 127.0.0.1, and a client context
+    that trusts it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    trusting = ssl.create_default_context(cafile=str(cert_file))
+    return server, trusting
+
+
+async def test_tls_is_verified_against_trusted_roots(tmp_path: Path) -> None:
+    server_tls, trusting = _self_signed(tmp_path)
+    async with serving(echo_forever, tls=server_tls) as server:
+        url = f"https://127.0.0.1:{server.port}/"
+        async with client() as http:
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await http.post(url, content=b"x")
+        async with client(ssl_context=trusting) as http:
+            assert (await http.post(url, content=b"secure")).content == b"secure"
+            assert (await http.post(url, content=b"again")).content == b"again"
+    assert server.connections == 1  # one kept-alive connection (the refused one never got in)
