@@ -12,7 +12,6 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from domain.catalog import ModelEntry
@@ -23,6 +22,7 @@ from gateway.auth import Caller
 from gateway.metering import Admission, Meter, Outcome
 from gateway.routing import route
 from gateway.services import Services
+from gateway.sse_response import SSEResponse
 from providers import sse
 from providers.base import ChatProvider, Chunk
 from providers.chunks import (
@@ -208,12 +208,14 @@ def metering_headers(counted: int | None, remaining: int | None) -> dict[str, st
     return headers
 
 
-class MeteredStream(StreamingResponse):
+class MeteredStream(SSEResponse):
     """Settles its request even when the stream never started (the client left before the
     first byte, so the relay's own `finally` never ran); settling twice is a no-op."""
 
-    def __init__(self, run: ChatRun, frames: AsyncIterator[bytes], **options: Any) -> None:
-        super().__init__(frames, **options)
+    def __init__(
+        self, run: ChatRun, frames: AsyncIterator[bytes], headers: Mapping[str, str]
+    ) -> None:
+        super().__init__(frames, headers)
         self.run = run
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -24,8 +24,6 @@ async def answer(run: ChatRun) -> Response:
     if run.body.get("stream"):
         frames = await open_stream(run)
         headers = {**SSE_HEADERS, **metering_headers(None, run.remaining)}
-        return MeteredStream(
-            run, frames, media_type="text/event-stream; charset=utf-8", headers=headers
-        )
+        return MeteredStream(run, frames, headers)
     completion, headers = await run.complete()
     return Response(orjson.dumps(completion), media_type="application/json", headers=headers)

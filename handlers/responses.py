@@ -21,9 +21,7 @@ async def create_response(
     if body.get("stream"):
         frames = await open_stream(turn.run, turn.relay)
         headers = {**SSE_HEADERS, **metering_headers(None, turn.run.remaining)}
-        return MeteredStream(
-            turn.run, frames, media_type="text/event-stream; charset=utf-8", headers=headers
-        )
+        return MeteredStream(turn.run, frames, headers)
     response, headers = await turn.complete()
     return Response(orjson.dumps(response), media_type="application/json", headers=headers)
 

@@ -219,16 +219,18 @@ class _Connection(asyncio.Protocol):
             raise self.error
 
     async def read_chunk(self, timeout: float | None) -> bytes:
-        """The next piece of the body, or b"" at its end."""
+        """All of the body that has arrived and not been read, or b"" at its end. Pieces that
+        arrived together go up together, so SSE events read at once are handled at once."""
         while not self.chunks:
             if self.error is not None:
                 raise self.error
             if self.complete:
                 return b""
             await self._wait(timeout)
-        chunk = self.chunks.popleft()
-        self.buffered -= len(chunk)
-        if self.paused and self.buffered <= PAUSE_ABOVE // 4 and self.transport is not None:
+        chunk = self.chunks.popleft() if len(self.chunks) == 1 else b"".join(self.chunks)
+        self.chunks.clear()
+        self.buffered = 0
+        if self.paused and self.transport is not None:
             self.paused = False
             self.transport.resume_reading()
         return chunk
