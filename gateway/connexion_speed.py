@@ -3,6 +3,9 @@ StarletteDecorator, then `decorate()` with `inspect.signature` of the handler, a
 CPU per request in the benchmark's profile. The result depends only on the operation, so this
 builds it once per operation and reuses it. Per-request state (the request, the operation in
 Connexion's context) is still read at call time, by the same decorator code.
+
+It also hands the handler the JSON body the request validator already parsed (spec31.py),
+instead of Connexion parsing the same bytes again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from connexion.apps.asynchronous import AsyncOperation
 from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
 
+from gateway.spec31 import PARSED_BODY
+
 
 class _DecorateOnce(StarletteDecorator):
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -26,6 +31,9 @@ class _DecorateOnce(StarletteDecorator):
             request = self.framework.get_request(
                 uri_parser=self.uri_parser, scope=scope, receive=receive
             )
+            if PARSED_BODY in scope:
+                # Starlette's Request.json() returns `_json` when set instead of parsing.
+                request._starlette_request._json = scope[PARSED_BODY]  # noqa: SLF001
             if decorated is None:
                 decorated = self.decorate(function)
             return await decorated(request)

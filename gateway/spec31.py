@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema_rs
+import orjson
 from connexion.datastructures import MediaTypeDict
 from connexion.spec import OpenAPISpecification
 from connexion.validators import (
@@ -31,6 +32,10 @@ from jsonschema.exceptions import best_match
 from starlette.types import Scope
 
 from domain.errors import InvalidRequest
+
+# The JSON body as validated, kept in the ASGI scope so the handler's argument is not parsed
+# a second time (gateway/connexion_speed.py hands it over).
+PARSED_BODY = "wmgw.parsed_body"
 
 _connexion_validate_spec = OpenAPISpecification._validate_spec.__func__  # type: ignore[attr-defined]
 
@@ -127,6 +132,15 @@ class JSON2020RequestBodyValidator(JSONRequestBodyValidator):
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])
+        body = scope[PARSED_BODY] = self._decode(raw)
+        return body
+
+    def _decode(self, raw: bytes) -> Any:
+        if self._encoding in (None, "utf-8", "utf8"):
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass  # empty, not JSON, or what only the stdlib accepts (NaN): decided below
         try:
             text = raw.decode(self._encoding or "utf-8")
         except (UnicodeDecodeError, LookupError) as exc:

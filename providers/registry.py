@@ -35,6 +35,9 @@ class KeyedProvider(ChatProvider, Protocol):
     def with_api_key(self, api_key: str) -> ChatProvider: ...
 
 
+_SERVES: dict[tuple[type, type], bool] = {}
+
+
 @dataclass(frozen=True)
 class Registry:
     providers: Mapping[str, ChatProvider] = field(default_factory=dict)
@@ -51,7 +54,13 @@ class Registry:
         """The provider as a `kind` (a runtime-checkable protocol of providers.base, such as
         ImageProvider), or None when its wire format has no such endpoint."""
         provider = self.providers[name]
-        return provider if isinstance(provider, kind) else None
+        # isinstance against a runtime-checkable protocol walks its members (about 30 µs);
+        # a provider's class never changes, so the answer is kept per class.
+        key = (type(provider), kind)
+        serves = _SERVES.get(key)
+        if serves is None:
+            serves = _SERVES[key] = isinstance(provider, kind)
+        return cast(P, provider) if serves else None
 
     def with_user_key(self, name: str, api_key: str | None) -> ChatProvider | None:
         """The provider calling out with a user's own key, where the provider allows it."""

@@ -139,6 +139,21 @@ def event_object(event: sse.Event) -> dict[str, Any]:
     return payload
 
 
+def json_body(body: Mapping[str, Any]) -> bytes:
+    """The request body as JSON, by orjson (httpx's `json=` uses the slower stdlib encoder).
+    Non-string keys or other types orjson refuses fall back to the stdlib, as `json=` would."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def json_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    if any(name.lower() == "content-type" for name in headers):
+        return headers
+    return {"Content-Type": "application/json", **headers}
+
+
 async def post_json(
     client: httpx.AsyncClient,
     url: httpx.URL | str,
@@ -147,13 +162,13 @@ async def post_json(
     read_error: ErrorReader = openai_error_fields,
 ) -> Any:
     try:
-        response = await client.post(url, json=body, headers=headers)
+        response = await client.post(url, content=json_body(body), headers=json_headers(headers))
     except httpx.HTTPError as exc:
         raise transport_error(exc) from exc
     if response.status_code >= 400:
         raise status_error(response.status_code, response.headers, response.content, read_error)
     try:
-        return response.json()
+        return orjson.loads(response.content)
     except ValueError as exc:
         raise UpstreamError("The upstream provider sent a malformed response.") from exc
 
@@ -168,7 +183,8 @@ async def stream_events(
     """POST and yield the upstream's SSE events. Leaving the loop early closes the upstream
     connection, which is how a client's disconnect cancels the upstream call."""
     try:
-        async with client.stream("POST", url, json=body, headers=headers) as response:
+        content, sent_headers = json_body(body), json_headers(headers)
+        async with client.stream("POST", url, content=content, headers=sent_headers) as response:
             if response.status_code >= 400:
                 content = await response.aread()
                 raise status_error(response.status_code, response.headers, content, read_error)

@@ -15,6 +15,7 @@ operation at a time, so one bad operation fails alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -53,6 +54,7 @@ class GroupCommit:
         self._writer: threading.Thread | None = None  # started by the first operation
         self._queue: list[tuple[Operation, asyncio.Future[Any]]] = []
         self._draining: asyncio.Task[None] | None = None
+        self._conn: Connection | None = None  # the writer thread's own
 
     async def run(self, operation: Callable[[Connection], T]) -> T:
         """Run `operation` in the next committed batch and return its result."""
@@ -90,16 +92,29 @@ class GroupCommit:
             operations, loop, committed = batch
             outcomes = self._commit(operations)
             loop.call_soon_threadsafe(_resolve, committed, outcomes)
+        self._drop_connection()
         self.engine.dispose()
 
     def _commit(self, operations: list[Operation]) -> list[Outcome]:
+        # The writer keeps one connection: checking it out of the pool and back for every
+        # batch cost as much CPU as the batch's statements. After a failure it takes a fresh
+        # one, so a connection the database dropped is not used again.
+        if self._conn is None:
+            self._conn = self.engine.connect()
         try:
-            with self.engine.begin() as conn:
-                return [(True, operation(conn)) for operation in operations]
+            with self._conn.begin():
+                return [(True, operation(self._conn)) for operation in operations]
         except Exception as exc:  # noqa: BLE001 - handed back to the awaiting request
+            self._drop_connection()
             if len(operations) == 1:
                 return [(False, exc)]
             return [self._commit([operation])[0] for operation in operations]
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(Exception):  # already broken; the pool replaces it
+                conn.close()
 
     async def aclose(self) -> None:
         while self._draining is not None:
