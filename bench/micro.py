@@ -10,7 +10,10 @@ fresh SQLite database:
       versus the stdlib `sqlite3` module;
 2. 16 concurrent admit + settle loops through the Meter (group commit);
 3. request-body validation of a small chat request against the operation's resolved schema:
-   jsonschema (what gateway/spec31.py reports errors with) versus jsonschema_rs.
+   jsonschema (what gateway/spec31.py reports errors with) versus jsonschema_rs;
+4. one upstream call to bench/fake_upstream.py (non-streaming, and a 16-chunk stream read to
+   its end), client CPU only: httpx.AsyncClient over httpx's own transport (httpcore) versus
+   the gateway's client (providers/upstream.UpstreamClient over providers/transport.py).
 
     .venv/bin/python bench/micro.py [--n 400]
 """
@@ -48,8 +51,8 @@ RESERVE = (
 LEDGER = (
     "INSERT INTO ledger (request_id, user_id, workspace_id, key_id, model, provider, endpoint, "
     "prompt_tokens, completion_tokens, cached_tokens, messages, usage_estimated, byok, status, "
-    "http_status, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?)"
+    "http_status, duration_ms, created_at, video_seconds) "
+    f"VALUES ({', '.join('?' * 18)})"
 )
 LIMIT = 10**9
 ids = itertools.count()
@@ -264,6 +267,41 @@ def validation(n: int) -> list[str]:
     return lines
 
 
+async def upstream_calls(n: int, port: int) -> list[str]:
+    import httpx
+
+    from providers.transport import LeanTransport
+    from providers.upstream import UpstreamClient, json_body
+
+    url = httpx.URL(f"http://127.0.0.1:{port}/v1/chat/completions")
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 16}
+    headers = {"Authorization": "Bearer bench", "Content-Type": "application/json"}
+    clients = {
+        "httpx over httpcore": httpx.AsyncClient(trust_env=False),
+        "the gateway's client": UpstreamClient(
+            transport=LeanTransport(max_connections=10, max_idle_connections=10),
+            trust_env=False,
+        ),
+    }
+    lines = []
+    for label, client in clients.items():
+        async with client:
+
+            async def json_call(client=client) -> None:  # type: ignore[no-untyped-def]
+                answer = await client.post(url, content=json_body(body), headers=headers)
+                answer.json()
+
+            async def stream_call(client=client) -> None:  # type: ignore[no-untyped-def]
+                content = json_body({**body, "stream": True})
+                async with client.stream("POST", url, content=content, headers=headers) as r:
+                    async for _ in r.aiter_bytes():
+                        pass
+
+            lines.append(await timed(f"upstream call, {label}, non-streaming", n, json_call))
+            lines.append(await timed(f"upstream call, {label}, 16-chunk stream", n, stream_call))
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -284,6 +322,12 @@ def main() -> int:
         lines = uvloop.run(metering(args.n, tmp / "gateway.db", workspace))
         lines += uvloop.run(contention(args.seconds, tmp / "gateway.db", workspace, 16))
         lines += validation(args.n * 5)
+        procs = bench_run.Processes()
+        try:
+            _, port = bench_run.start_upstream(procs, tmp / "upstream.log")
+            lines += uvloop.run(upstream_calls(args.n * 5, port))
+        finally:
+            procs.stop_all()
         print("\n".join(f"- {line}" for line in lines))
         return 0
     finally:
