@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gzip
 import ipaddress
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -133,6 +134,23 @@ async def test_a_json_body_arrives_with_its_length() -> None:
     assert answer.content == b'POST /v1/x?a=1 HTTP/1.1 {"k":"v"}'
     assert seen[0][b"content-length"] == b"9"
     assert seen[0][b"host"] == f"127.0.0.1:{server.port}".encode()
+
+
+async def test_a_compressed_answer_reaches_the_caller_decoded() -> None:
+    """Upstreams compress when asked, and httpx asks: the transport passes the bytes as sent
+    and httpx's response decodes them."""
+    seen: list[dict[bytes, bytes]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _, headers, _ = await read_request(reader)
+        seen.append(headers)
+        writer.write(response(gzip.compress(b'{"ok": true}'), b"content-encoding: gzip"))
+        await writer.drain()
+
+    async with serving(handler) as server, client() as http:
+        answer = await http.post(f"{server.url}/", json={})
+    assert answer.json() == {"ok": True}
+    assert b"gzip" in seen[0][b"accept-encoding"]
 
 
 async def test_a_body_of_unknown_length_is_sent_chunked() -> None:
