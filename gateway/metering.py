@@ -21,6 +21,7 @@ class Admission:
     day: date
     reserved: int
     allowance: DailyAllowance | None  # None: the request draws on no limit (BYOK)
+    # `reserved` is 0 when the plan has no limit: nothing was reserved before the call.
     started: float
 
 
@@ -47,6 +48,10 @@ class Meter:
         day = quota_day()
         if not charged:
             return Admission(day, 0, None, time.monotonic())
+        if caller.daily_message_limit is None:
+            # Nothing to enforce, so no reservation (a round trip to the writer saved): the
+            # settle counts what the request used.
+            return Admission(day, 0, DailyAllowance(None, 0, 0), time.monotonic())
         reserve = partial(
             usage_store.reserve,
             workspace_id=caller.workspace_id,

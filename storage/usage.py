@@ -110,7 +110,11 @@ def settle(
 ) -> DailyAllowance:
     """Replace a reservation by what the request counted, and record it in the ledger."""
     params = {"w": row.workspace_id, "d": day, "n": reserved, "counted": row.messages}
-    used, now_reserved = _SETTLE.execute(conn, params).fetchone()
+    totals = _SETTLE.execute(conn, params).fetchone()
+    if totals is None:  # nothing was reserved (no limit), and this is the day's first request
+        conn.execute(_NEW_DAY[conn.dialect.name], {"w": row.workspace_id, "d": day})
+        totals = _SETTLE.execute(conn, params).fetchone()
+    used, now_reserved = totals
     _LEDGER_INSERT.execute(conn, row.values())
     return DailyAllowance(limit=limit, used=used, reserved=now_reserved)
 
@@ -141,6 +145,16 @@ async def daily_report(
         query = query.where(ledger.c.created_at >= since)
     rows = await conn.execute(query.order_by(day, ledger.c.workspace_id))
     return [dict(r._mapping) for r in rows]
+
+
+async def daily_totals(conn: AsyncConnection, workspace_id: str) -> list[dict[str, Any]]:
+    """The quota counters per day: messages used, and reserved by requests in flight."""
+    query = (
+        select(daily_usage.c.day, daily_usage.c.used, daily_usage.c.reserved)
+        .where(daily_usage.c.workspace_id == workspace_id)
+        .order_by(daily_usage.c.day)
+    )
+    return [dict(r._mapping) for r in await conn.execute(query)]
 
 
 async def ledger_rows(conn: AsyncConnection, request_id: str | None = None) -> list[dict[str, Any]]:

@@ -78,6 +78,45 @@ def test_limit_holds_across_gateways_sharing_one_postgres(database_url: str, tmp
     assert report[0]["messages"] == 12 and report[0]["requests"] == 12
 
 
+def test_unlimited_requests_on_several_gateways_are_all_counted_on_postgres(  # type: ignore[no-untyped-def]
+    database_url: str, tmp_path
+) -> None:
+    """No reservation is made without a limit, so the day's first settles create its row,
+    from three gateways at once."""
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "WMGW_SERVER_SECRET": SERVER_SECRET,
+            "WMGW_DATA_DIR": str(tmp_path),
+        }
+    )
+    _, workspace_id, key = seed(settings.database_url, settings.server_secret, daily_limit=None)
+    with ExitStack() as stack:
+        urls = [stack.enter_context(serve_asgi(create_app(settings))) for _ in range(3)]
+
+        async def burst() -> list[object]:
+            clients = [
+                openai.AsyncOpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
+                for url in urls
+            ]
+            calls = [
+                clients[i % len(clients)].chat.completions.create(
+                    model="writingmate/echo", messages=[{"role": "user", "content": "hi"}]
+                )
+                for i in range(45)
+            ]
+            results = await asyncio.gather(*calls, return_exceptions=True)
+            for client in clients:
+                await client.close()
+            return results
+
+        results = asyncio.run(burst())
+    assert not [r for r in results if isinstance(r, Exception)]
+    [day] = run_db(database_url, lambda conn: usage.daily_totals(conn, workspace_id))
+    assert (day["used"], day["reserved"]) == (45, 0)
+    assert len(run_db(database_url, usage.ledger_rows)) == 45
+
+
 def test_streams_and_errors_are_metered_on_postgres(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = Settings.from_env(
         {

@@ -70,3 +70,25 @@ def test_concurrent_requests_never_pass_the_limit(start_gateway) -> None:  # typ
     assert len(admitted) == 10 and len(refused) == 30
     report = gateway.db(lambda conn: usage.daily_report(conn, gateway.workspace_id))
     assert report[0]["messages"] == 10
+
+
+def test_a_plan_without_a_limit_counts_every_request_and_holds_no_reservation(
+    gateway: Gateway,
+) -> None:
+    async def burst() -> None:
+        client = gateway.async_client()
+        calls = [
+            client.chat.completions.with_raw_response.create(
+                model="writingmate/echo", messages=HELLO
+            )
+            for _ in range(20)
+        ]
+        for raw in await asyncio.gather(*calls):
+            assert raw.headers["x-writingmate-messages-counted"] == "1"
+            assert "x-writingmate-messages-remaining" not in raw.headers
+        await client.close()
+
+    asyncio.run(burst())
+    [day] = gateway.db(lambda conn: usage.daily_totals(conn, gateway.workspace_id))
+    assert (day["used"], day["reserved"]) == (20, 0)
+    assert len(gateway.ledger()) == 20

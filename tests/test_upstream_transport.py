@@ -249,6 +249,29 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
     assert server.connections == 2
 
 
+async def test_a_connection_idle_past_its_expiry_is_not_reused() -> None:
+    async with serving(echo_forever) as server, client(idle_expiry=0.05) as http:
+        assert (await http.post(f"{server.url}/", content=b"1")).content == b"1"
+        assert (await http.post(f"{server.url}/", content=b"2")).content == b"2"
+        await asyncio.sleep(0.1)
+        assert (await http.post(f"{server.url}/", content=b"3")).content == b"3"
+    assert server.connections == 2
+
+
+async def test_a_stream_left_unread_does_not_return_its_connection_to_the_pool() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhi\r\n")
+            await writer.drain()
+
+    async with serving(handler) as server, client() as http:
+        for _ in range(2):
+            async with http.stream("GET", f"{server.url}/") as answer:
+                assert await anext(answer.aiter_raw()) == b"hi"
+    assert server.connections == 2
+
+
 async def test_a_server_that_stops_mid_body_is_a_protocol_error() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
