@@ -7,6 +7,7 @@ import asyncio
 import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import openai
 import pytest
@@ -42,15 +43,18 @@ def database_url(postgres_server: str) -> str:
     return url
 
 
-def test_limit_holds_across_gateways_sharing_one_postgres(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings.from_env(
+def settings_on(database_url: str, data_dir: Path) -> Settings:
+    return Settings.from_env(
         {
             "DATABASE_URL": database_url,
             "WMGW_SERVER_SECRET": SERVER_SECRET,
-            "WMGW_DATA_DIR": str(tmp_path),
+            "WMGW_DATA_DIR": str(data_dir),
         }
     )
-    _, workspace_id, key = seed(settings.database_url, settings.server_secret, daily_limit=12)
+
+
+def burst_through_three_gateways(settings: Settings, key: str, requests: int) -> list[object]:
+    """`requests` chat requests at once, spread over three gateways sharing the database."""
     with ExitStack() as stack:
         urls = [stack.enter_context(serve_asgi(create_app(settings))) for _ in range(3)]
 
@@ -63,14 +67,20 @@ def test_limit_holds_across_gateways_sharing_one_postgres(database_url: str, tmp
                 clients[i % len(clients)].chat.completions.create(
                     model="writingmate/echo", messages=[{"role": "user", "content": "hi"}]
                 )
-                for i in range(60)
+                for i in range(requests)
             ]
             results = await asyncio.gather(*calls, return_exceptions=True)
             for client in clients:
                 await client.close()
             return results
 
-        results = asyncio.run(burst())
+        return asyncio.run(burst())
+
+
+def test_limit_holds_across_gateways_sharing_one_postgres(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = settings_on(database_url, tmp_path)
+    _, workspace_id, key = seed(settings.database_url, settings.server_secret, daily_limit=12)
+    results = burst_through_three_gateways(settings, key, 60)
     admitted = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, openai.RateLimitError)]
     assert (len(admitted), len(refused)) == (12, 48)
@@ -83,34 +93,9 @@ def test_unlimited_requests_on_several_gateways_are_all_counted_on_postgres(  # 
 ) -> None:
     """No reservation is made without a limit, so the day's first settles create its row,
     from three gateways at once."""
-    settings = Settings.from_env(
-        {
-            "DATABASE_URL": database_url,
-            "WMGW_SERVER_SECRET": SERVER_SECRET,
-            "WMGW_DATA_DIR": str(tmp_path),
-        }
-    )
+    settings = settings_on(database_url, tmp_path)
     _, workspace_id, key = seed(settings.database_url, settings.server_secret, daily_limit=None)
-    with ExitStack() as stack:
-        urls = [stack.enter_context(serve_asgi(create_app(settings))) for _ in range(3)]
-
-        async def burst() -> list[object]:
-            clients = [
-                openai.AsyncOpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
-                for url in urls
-            ]
-            calls = [
-                clients[i % len(clients)].chat.completions.create(
-                    model="writingmate/echo", messages=[{"role": "user", "content": "hi"}]
-                )
-                for i in range(45)
-            ]
-            results = await asyncio.gather(*calls, return_exceptions=True)
-            for client in clients:
-                await client.close()
-            return results
-
-        results = asyncio.run(burst())
+    results = burst_through_three_gateways(settings, key, 45)
     assert not [r for r in results if isinstance(r, Exception)]
     [day] = run_db(database_url, lambda conn: usage.daily_totals(conn, workspace_id))
     assert (day["used"], day["reserved"]) == (45, 0)
@@ -118,13 +103,7 @@ def test_unlimited_requests_on_several_gateways_are_all_counted_on_postgres(  # 
 
 
 def test_streams_and_errors_are_metered_on_postgres(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings.from_env(
-        {
-            "DATABASE_URL": database_url,
-            "WMGW_SERVER_SECRET": SERVER_SECRET,
-            "WMGW_DATA_DIR": str(tmp_path),
-        }
-    )
+    settings = settings_on(database_url, tmp_path)
     _, workspace_id, key = seed(settings.database_url, settings.server_secret, daily_limit=None)
     with serve_asgi(create_app(settings)) as url:
         client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)

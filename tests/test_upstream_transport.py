@@ -95,6 +95,17 @@ def response(body: bytes, *extra: bytes, status: bytes = b"200 OK") -> bytes:
     return b"HTTP/1.1 %s\r\ncontent-length: %d\r\n%s\r\n%s" % (status, len(body), headers, body)
 
 
+def answer_once(raw: bytes) -> Handler:
+    """A server that reads one request and sends `raw` back, then hangs up."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(raw)
+        await writer.drain()
+
+    return handler
+
+
 async def echo_forever(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Answers every request on the connection with its own body."""
     while True:
@@ -188,11 +199,7 @@ async def test_a_chunked_stream_arrives_piece_by_piece() -> None:
 
 
 async def test_a_body_without_length_is_read_until_the_server_closes() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nall of it")
-        await writer.drain()
-
+    handler = answer_once(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nall of it")
     async with serving(handler) as server, client() as http:
         assert (await http.get(f"{server.url}/")).content == b"all of it"
         assert (await http.get(f"{server.url}/")).content == b"all of it"
@@ -201,15 +208,9 @@ async def test_a_body_without_length_is_read_until_the_server_closes() -> None:
 
 async def test_a_large_body_arrives_whole_through_flow_control() -> None:
     blob = bytes(range(256)) * 40_000  # 10 MB, far above the pause threshold
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(response(blob))
-        await writer.drain()
-
     received = bytearray()
     async with (
-        serving(handler) as server,
+        serving(answer_once(response(blob))) as server,
         client() as http,
         http.stream("GET", f"{server.url}/big") as answer,
     ):
@@ -273,33 +274,20 @@ async def test_a_stream_left_unread_does_not_return_its_connection_to_the_pool()
 
 
 async def test_a_server_that_stops_mid_body_is_a_protocol_error() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this")
-        await writer.drain()
-
+    handler = answer_once(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this")
     async with serving(handler) as server, client() as http:
         with pytest.raises(httpx.RemoteProtocolError):
             await http.get(f"{server.url}/")
 
 
 async def test_a_server_that_closes_without_answering_is_a_protocol_error() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-
-    async with serving(handler) as server, client() as http:
+    async with serving(answer_once(b"")) as server, client() as http:
         with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
             await http.get(f"{server.url}/")
 
 
 async def test_a_malformed_response_is_a_protocol_error() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"SMTP ready\r\n\r\n")
-        await writer.drain()
-        await asyncio.sleep(1)
-
-    async with serving(handler) as server, client() as http:
+    async with serving(answer_once(b"SMTP ready\r\n\r\n")) as server, client() as http:
         with pytest.raises(httpx.RemoteProtocolError, match="Malformed"):
             await http.get(f"{server.url}/")
 
