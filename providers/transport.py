@@ -137,8 +137,10 @@ class _Connection(asyncio.Protocol):
             self.waiter.set_result(None)
 
     def _fail(self, error: httpx.TransportError) -> None:
-        if self.error is None:
+        # Garbage after a complete response spoils the connection, not the response.
+        if self.error is None and not self.complete:
             self.error = error
+        self.lost = True
         self.close()
         self._wake()
 

@@ -292,6 +292,14 @@ async def test_a_malformed_response_is_a_protocol_error() -> None:
             await http.get(f"{server.url}/")
 
 
+async def test_garbage_after_a_complete_response_spoils_only_the_connection() -> None:
+    handler = answer_once(response(b"fine") + b"\x00garbage")
+    async with serving(handler) as server, client() as http:
+        assert (await http.get(f"{server.url}/")).content == b"fine"
+        assert (await http.get(f"{server.url}/")).content == b"fine"
+    assert server.connections == 2
+
+
 async def test_a_silent_server_is_a_read_timeout() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
