@@ -3,6 +3,11 @@
 Admission reserves the minimum a request can cost (one message) before the upstream call, so
 concurrent requests can never be admitted past the limit; settlement replaces the reservation
 with the counted messages once usage is known.
+
+A settle may also keep a spare reservation for the same process's next request of the
+workspace, so that request needs no reservation of its own before its upstream call. A spare
+is a real reservation, so the limit still holds across processes; it is kept only while at
+least SPARE_MARGIN messages would remain besides it, and given back when unused.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 MINIMUM_RESERVATION = 1
+SPARE_MARGIN = 16
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-        await self.meter.writer.aclose()
+        await self.meter.aclose()
         await self.engine.dispose()
 
 
@@ -71,7 +71,7 @@ def build_services(settings: Settings) -> Services:
         catalog=catalog_file.catalog,
         registry=build_registry(catalog_file.provider_rows, settings.environ, http),
         auth=Authenticator(engine, settings.server_secret, settings.key_cache_seconds),
-        meter=Meter(GroupCommit(settings.database_url)),
+        meter=Meter(GroupCommit(settings.database_url), settings.quota_spare_seconds),
         image_store=ImageStore(
             settings.image_dir, settings.server_secret, settings.image_url_ttl_seconds
         ),

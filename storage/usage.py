@@ -119,6 +119,22 @@ def settle(
     return DailyAllowance(limit=limit, used=used, reserved=now_reserved)
 
 
+def settle_keeping_spare(
+    conn: Connection, day: date, reserved: int, limit: int, row: LedgerRow, spare: int, margin: int
+) -> tuple[DailyAllowance, bool]:
+    """`settle`, then reserve `spare` more for the next request of the workspace, only while
+    at least `margin` messages would remain besides it. Whether the spare was kept, and the
+    allowance after both."""
+    settled = settle(conn, day, reserved, limit, row)
+    kept = _try_reserve(conn, row.workspace_id, day, limit - margin, spare)
+    return (kept, True) if kept is not None else (settled, False)
+
+
+def release(conn: Connection, workspace_id: str, day: date, n: int) -> None:
+    """Give back `n` reserved messages that no request used."""
+    _SETTLE.execute(conn, {"w": workspace_id, "d": day, "n": n, "counted": 0})
+
+
 def record(conn: Connection, row: LedgerRow) -> None:
     """A ledger row for a request that draws on no limit (the user's own upstream key)."""
     _LEDGER_INSERT.execute(conn, row.values())

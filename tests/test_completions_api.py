@@ -6,30 +6,19 @@ the fake upstream's `/v1/completions`)."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from tests.conftest import UPSTREAM_KEY, Gateway
+from tests.conftest import UPSTREAM_KEY, Gateway, wait_for
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.test_spec import REFERENCE, errors
 
 ECHO = "writingmate/echo"
 INSTRUCT = "openai/gpt-3.5-turbo-instruct"
 CHAT_MODEL = "openai/gpt-4o-mini"
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def sse_payloads(text: str) -> tuple[list[dict[str, Any]], str]:

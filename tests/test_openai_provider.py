@@ -4,26 +4,16 @@ speaks the real wire format, driven by the official SDK."""
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import openai
 import pytest
 
-from tests.conftest import UPSTREAM_KEY, Gateway
+from tests.conftest import UPSTREAM_KEY, Gateway, wait_for
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 
 MODEL = "openai/gpt-5-mini"
 HELLO = [{"role": "user", "content": "Hello"}]
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_request_goes_upstream_with_the_upstream_id_and_its_key(

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+from pathlib import Path
 
 import openai
 import pytest
 
+from gateway.app import create_app
+from gateway.settings import Settings
 from storage import usage
-from tests.conftest import Gateway
+from tests.conftest import SERVER_SECRET, Gateway, seed, wait_for
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.fakes.server import serve_asgi
 
 HELLO = [{"role": "user", "content": "hi"}]
 
@@ -92,3 +97,55 @@ def test_a_plan_without_a_limit_counts_every_request_and_holds_no_reservation(
     [day] = gateway.db(lambda conn: usage.daily_totals(conn, gateway.workspace_id))
     assert (day["used"], day["reserved"]) == (20, 0)
     assert len(gateway.ledger()) == 20
+
+
+def day_totals(gateway: Gateway) -> tuple[int, int]:
+    [day] = gateway.db(lambda conn: usage.daily_totals(conn, gateway.workspace_id))
+    return day["used"], day["reserved"]
+
+
+def test_far_from_the_limit_a_worker_keeps_one_spare_message_for_the_next_request(
+    start_gateway,  # type: ignore[no-untyped-def]
+) -> None:
+    gateway: Gateway = start_gateway(daily_limit=1000)
+    client = gateway.client()
+    seen = [
+        client.chat.completions.with_raw_response.create(
+            model="writingmate/echo", messages=HELLO
+        ).headers["x-writingmate-messages-remaining"]
+        for _ in range(3)
+    ]
+    assert seen == ["999", "998", "997"]  # the spare is not counted as used
+    assert day_totals(gateway) == (3, 1)
+
+
+def test_an_unused_spare_is_given_back(start_gateway) -> None:  # type: ignore[no-untyped-def]
+    gateway: Gateway = start_gateway(daily_limit=1000, env={"WMGW_QUOTA_SPARE_SECONDS": "0.2"})
+    gateway.client().chat.completions.create(model="writingmate/echo", messages=HELLO)
+    assert day_totals(gateway) == (1, 1)
+    assert wait_for(lambda: day_totals(gateway) == (1, 0))
+
+
+def test_near_the_limit_no_spare_is_kept(start_gateway) -> None:  # type: ignore[no-untyped-def]
+    gateway: Gateway = start_gateway(daily_limit=17)  # a spare must leave 16 besides it
+    client = gateway.client()
+    for _ in range(2):
+        client.chat.completions.create(model="writingmate/echo", messages=HELLO)
+    assert day_totals(gateway) == (2, 0)
+
+
+def test_spares_are_given_back_when_the_gateway_stops(
+    tmp_path: Path, migrated_template: Path
+) -> None:
+    shutil.copy(migrated_template, tmp_path / "gateway.db")
+    settings = Settings.from_env(
+        {"WMGW_DATA_DIR": str(tmp_path), "WMGW_SERVER_SECRET": SERVER_SECRET}
+    )
+    user_id, workspace_id, key = seed(
+        settings.database_url, settings.server_secret, daily_limit=1000
+    )
+    with serve_asgi(create_app(settings)) as url:
+        gateway = Gateway(f"{url}/api/openai/v1", key, settings, user_id, workspace_id)
+        gateway.client().chat.completions.create(model="writingmate/echo", messages=HELLO)
+        assert day_totals(gateway) == (1, 1)
+    assert day_totals(gateway) == (1, 0)
