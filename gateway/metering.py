@@ -27,9 +27,8 @@ from storage.group_commit import GroupCommit
 @dataclass(frozen=True, slots=True)
 class Admission:
     day: date
-    reserved: int
+    reserved: int  # 0 when the plan has no limit: nothing was reserved before the call
     allowance: DailyAllowance | None  # None: the request draws on no limit (BYOK)
-    # `reserved` is 0 when the plan has no limit: nothing was reserved before the call.
     started: float
 
 
@@ -119,27 +118,14 @@ class Meter:
             return None
         key = (caller.workspace_id, admission.day)
         limit = caller.daily_message_limit
-        if limit is None or key in self._spares or not self.spare_idle_seconds:
-            settle = partial(
-                usage_store.settle,
-                day=admission.day,
-                reserved=admission.reserved,
-                limit=limit,
-                row=row,
-            )
-            return await self.writer.run(settle)
-        return await self._settle_keeping_spare(key, admission, limit, row)
-
-    async def _settle_keeping_spare(
-        self, key: SpareKey, admission: Admission, limit: int, row: usage_store.LedgerRow
-    ) -> DailyAllowance:
+        wants_spare = limit is not None and key not in self._spares and self.spare_idle_seconds
         settle = partial(
-            usage_store.settle_keeping_spare,
+            usage_store.settle,
             day=admission.day,
             reserved=admission.reserved,
             limit=limit,
             row=row,
-            spare=MINIMUM_RESERVATION,
+            spare=MINIMUM_RESERVATION if wants_spare else 0,
             margin=SPARE_MARGIN,
         )
         allowance, kept = await self.writer.run(settle)

@@ -35,13 +35,12 @@ class KeyedProvider(ChatProvider, Protocol):
     def with_api_key(self, api_key: str) -> ChatProvider: ...
 
 
-_SERVES: dict[tuple[type, type], bool] = {}
-
-
 @dataclass(frozen=True)
 class Registry:
     providers: Mapping[str, ChatProvider] = field(default_factory=dict)
     byok: frozenset[str] = frozenset()  # providers whose rows say `byok: true`
+    # Whether a provider class serves a protocol: see `serving`.
+    _serves: dict[tuple[type, type], bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def configured(self) -> frozenset[str]:
@@ -57,9 +56,9 @@ class Registry:
         # isinstance against a runtime-checkable protocol walks its members (about 30 µs);
         # a provider's class never changes, so the answer is kept per class.
         key = (type(provider), kind)
-        serves = _SERVES.get(key)
+        serves = self._serves.get(key)
         if serves is None:
-            serves = _SERVES[key] = isinstance(provider, kind)
+            serves = self._serves[key] = isinstance(provider, kind)
         return cast(P, provider) if serves else None
 
     def with_user_key(self, name: str, api_key: str | None) -> ChatProvider | None:

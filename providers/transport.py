@@ -71,9 +71,6 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._fail(httpx.RemoteProtocolError(f"Malformed HTTP response: {exc}"))
 
-    def eof_received(self) -> bool | None:
-        return None  # close the transport; connection_lost follows
-
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         if self._writable is not None and not self._writable.done():

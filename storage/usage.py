@@ -106,9 +106,18 @@ def reserve(
 
 
 def settle(
-    conn: Connection, day: date, reserved: int, limit: int | None, row: LedgerRow
-) -> DailyAllowance:
-    """Replace a reservation by what the request counted, and record it in the ledger."""
+    conn: Connection,
+    day: date,
+    reserved: int,
+    limit: int | None,
+    row: LedgerRow,
+    spare: int = 0,
+    margin: int = 0,
+) -> tuple[DailyAllowance, bool]:
+    """Replace a reservation by what the request counted, and record it in the ledger. With
+    a `spare`, also reserve that many more for the workspace's next request, only while at
+    least `margin` messages would remain besides it. The allowance after all of it, and
+    whether the spare was kept."""
     params = {"w": row.workspace_id, "d": day, "n": reserved, "counted": row.messages}
     totals = _SETTLE.execute(conn, params).fetchone()
     if totals is None:  # nothing was reserved (no limit), and this is the day's first request
@@ -116,16 +125,9 @@ def settle(
         totals = _SETTLE.execute(conn, params).fetchone()
     used, now_reserved = totals
     _LEDGER_INSERT.execute(conn, row.values())
-    return DailyAllowance(limit=limit, used=used, reserved=now_reserved)
-
-
-def settle_keeping_spare(
-    conn: Connection, day: date, reserved: int, limit: int, row: LedgerRow, spare: int, margin: int
-) -> tuple[DailyAllowance, bool]:
-    """`settle`, then reserve `spare` more for the next request of the workspace, only while
-    at least `margin` messages would remain besides it. Whether the spare was kept, and the
-    allowance after both."""
-    settled = settle(conn, day, reserved, limit, row)
+    settled = DailyAllowance(limit=limit, used=used, reserved=now_reserved)
+    if not spare or limit is None:
+        return settled, False
     kept = _try_reserve(conn, row.workspace_id, day, limit - margin, spare)
     return (kept, True) if kept is not None else (settled, False)
 
