@@ -42,8 +42,15 @@ check: $(STAMP)
 	$(BIN)/ruff format --check domain providers storage gateway handlers tests
 	$(BIN)/mypy domain providers storage gateway handlers
 
-bench: $(STAMP)
+## LiteLLM proxy, the peer `make bench` measures beside the gateway, in its own virtualenv.
+PEER := bench/.peer/.installed
+$(PEER):
+	$(PYTHON) -m venv bench/.peer
+	bench/.peer/bin/pip install --quiet 'litellm[proxy]==1.108.7' 'uvloop==0.23.0' \
+		&& touch $(PEER) || echo "LiteLLM could not be installed: the benchmark runs without it"
+
+bench: $(STAMP) $(PEER)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var bench/.peer
