@@ -14,16 +14,17 @@ tracking: the lightest LiteLLM can be, while the gateway meters every request).
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER_VENV = ROOT / "bench" / ".peer"
 LITELLM = PEER_VENV / "bin" / "litellm"
 MASTER_KEY = "sk-bench-peer"
+
+
+def ready_check(port: int) -> tuple[str, dict[str, str]]:
+    """The URL and headers that answer 200 once LiteLLM serves."""
+    return f"http://127.0.0.1:{port}/v1/models", {"Authorization": f"Bearer {MASTER_KEY}"}
 
 
 def installed() -> Path | None:
@@ -67,25 +68,3 @@ def command(config: Path, port: int) -> list[str]:
 def environment(base: dict[str, str]) -> dict[str, str]:
     # No network here: use the model cost map shipped in the package instead of fetching it.
     return {**base, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
-
-
-def wait_ready(process: subprocess.Popen, port: int, logfile: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    last: Any = "no answer"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            response = httpx.get(
-                f"http://127.0.0.1:{port}/v1/models",
-                headers={"Authorization": f"Bearer {MASTER_KEY}"},
-                timeout=2,
-            )
-            if response.status_code == 200:
-                return
-            last = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            last = exc
-        time.sleep(0.5)
-    tail = logfile.read_text(errors="replace")[-2000:] if logfile.exists() else ""
-    raise RuntimeError(f"LiteLLM did not become ready ({last}); log tail:\n{tail}")

@@ -174,15 +174,22 @@ def start_peer(
         stdout=logfile.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    peer.wait_ready(process, port, logfile)
+    wait_ready(process, *peer.ready_check(port), logfile, name="LiteLLM", timeout=120)
     if args.pin:
         os.sched_setaffinity(process.pid, {0})
     log(f"LiteLLM {peer.version()} pid {process.pid} on :{port}")
     return process.pid, port
 
 
-def wait_ready(process: subprocess.Popen, url: str, headers: dict[str, str], logfile: Path) -> None:
-    deadline = time.monotonic() + 60
+def wait_ready(
+    process: subprocess.Popen,
+    url: str,
+    headers: dict[str, str],
+    logfile: Path,
+    name: str = "the gateway",
+    timeout: float = 60,
+) -> None:
+    deadline = time.monotonic() + timeout
     last: Exception | str = "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -196,7 +203,7 @@ def wait_ready(process: subprocess.Popen, url: str, headers: dict[str, str], log
             last = exc
         time.sleep(0.2)
     tail = logfile.read_text(errors="replace")[-2000:] if logfile.exists() else ""
-    raise RuntimeError(f"the gateway did not become ready ({last}); log tail:\n{tail}")
+    raise RuntimeError(f"{name} did not become ready ({last}); log tail:\n{tail}")
 
 
 # --------------------------------------------------------------------------- /proc
