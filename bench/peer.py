@@ -27,8 +27,8 @@ def ready_check(port: int) -> tuple[str, dict[str, str]]:
     return f"http://127.0.0.1:{port}/v1/models", {"Authorization": f"Bearer {MASTER_KEY}"}
 
 
-def installed() -> Path | None:
-    return LITELLM if LITELLM.exists() else None
+def installed() -> bool:
+    return LITELLM.exists()
 
 
 def version() -> str:

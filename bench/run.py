@@ -158,8 +158,9 @@ def start_gateway(
 
 def start_peer(
     procs: Processes, args: argparse.Namespace, env: dict[str, str], tmp: Path, up_port: int
-) -> tuple[int, int] | None:
-    """LiteLLM proxy on the same fake upstream (bench/peer.py), when installed; (pid, port)."""
+) -> tuple[int, int, str] | None:
+    """LiteLLM proxy on the same fake upstream (bench/peer.py), when installed;
+    (pid, port, LiteLLM's version)."""
     if args.no_peer:
         return None
     if not peer.installed():
@@ -177,8 +178,9 @@ def start_peer(
     wait_ready(process, *peer.ready_check(port), logfile, name="LiteLLM", timeout=120)
     if args.pin:
         os.sched_setaffinity(process.pid, {0})
-    log(f"LiteLLM {peer.version()} pid {process.pid} on :{port}")
-    return process.pid, port
+    version = peer.version()
+    log(f"LiteLLM {version} pid {process.pid} on :{port}")
+    return process.pid, port, version
 
 
 def wait_ready(
@@ -292,9 +294,10 @@ class Bench:
         )
         self.peer_pid: int | None = None
         self.peer_port = 0
+        self.peer_version: str | None = None
 
-    def add_peer(self, pid: int, port: int) -> None:
-        self.peer_pid, self.peer_port = pid, port
+    def add_peer(self, pid: int, port: int, version: str) -> None:
+        self.peer_pid, self.peer_port, self.peer_version = pid, port, version
 
     def targets(self) -> tuple[str, ...]:
         return ("direct", "gateway", "peer") if self.peer_pid else ("direct", "gateway")
@@ -657,6 +660,15 @@ def report(bench: Bench, meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return "\n".join(out) + "\n", data
 
 
+def cpu_beside_peer(
+    bench: Bench, stream: bool, c: int
+) -> tuple[dict[str, Any], dict[str, Any], float, float] | None:
+    """The gateway's and LiteLLM's results for one scenario, with their CPU ms per request."""
+    g, p = find(bench.results, "gateway", stream, c), find(bench.results, "peer", stream, c)
+    gc, pc = cpu_per_req(g), cpu_per_req(p, "peer")
+    return (g, p, gc, pc) if g and p and gc and pc else None
+
+
 def against_peer(bench: Bench, meta: dict[str, Any]) -> list[str]:
     """The gateway beside LiteLLM proxy, same run, same upstream, same load generator."""
     if not meta.get("peer"):
@@ -668,10 +680,10 @@ def against_peer(bench: Bench, meta: dict[str, Any]) -> list[str]:
     rows = []
     for stream in (False, True):
         for c in bench.args.concurrency:
-            g, p = find(bench.results, "gateway", stream, c), find(bench.results, "peer", stream, c)
-            gc, pc = cpu_per_req(g), cpu_per_req(p, "peer")
-            if not (g and p and gc and pc):
+            pair = cpu_beside_peer(bench, stream, c)
+            if not pair:
                 continue
+            g, p, gc, pc = pair
             rows.append([
                 f"{'stream' if stream else 'json'} c={c}", fmt(gc), fmt(pc), f"{gc / pc:.2f}",
                 f"{g['rps']:.0f}", f"{p['rps']:.0f}", fmt(g["latency_ms"]["p50"]),
@@ -701,12 +713,8 @@ def relative_to_peer(bench: Bench) -> list[dict[str, Any]]:
     """The CPU target as the issue set it, relative to its peer (1.5 ms against LiteLLM's
     "about 6 ms"), so that it means the same on a slower or a faster machine."""
     share = TARGETS["cpu_nonstream_ms"] / PEER_CPU_MS
-    ratios = {}
-    for c in bench.args.concurrency:
-        g = cpu_per_req(find(bench.results, "gateway", False, c))
-        p = cpu_per_req(find(bench.results, "peer", False, c), "peer")
-        if g and p:
-            ratios[c] = g / p
+    pairs = {c: cpu_beside_peer(bench, False, c) for c in bench.args.concurrency}
+    ratios = {c: pair[2] / pair[3] for c, pair in pairs.items() if pair}
     if not ratios:
         return []
     worst = max(ratios.values())
@@ -868,7 +876,7 @@ def main(argv: list[str] | None = None) -> int:
         litellm = start_peer(procs, args, env, tmp, up_port)
         if litellm:
             bench.add_peer(*litellm)
-        peer_rss_ready = rss_kb(litellm[0]) if litellm else None
+        peer_rss_ready = rss_kb(bench.peer_pid) if bench.peer_pid else None
 
         kinds = [False, True] if args.only is None else [args.only == "stream"]
         for c in args.concurrency:
@@ -905,9 +913,9 @@ def main(argv: list[str] | None = None) -> int:
             "rss_ready_mb": rss_ready / 1024,
             "rss_end_mb": (rss_kb(gateway.pid) or 0) / 1024,
             "rss_hwm_mb": (hwm_kb(gateway.pid) or 0) / 1024,
-            "peer": peer.version() if litellm else None,
+            "peer": bench.peer_version,
             "peer_rss_ready_mb": (peer_rss_ready or 0) / 1024,
-            "peer_rss_end_mb": ((rss_kb(litellm[0]) if litellm else 0) or 0) / 1024,
+            "peer_rss_end_mb": ((rss_kb(bench.peer_pid) if bench.peer_pid else 0) or 0) / 1024,
             "ledger_rows": None,
             "gateway_requests": 2  # the smoke tests
             + sum(
