@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 import httpx
 import openai
 import pytest
+import sqlalchemy
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import keys
@@ -33,6 +35,7 @@ from storage.migrate import upgrade
 from tests.fakes.gemini_upstream import FakeGeminiUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
+from tests.services.postgres import local_postgres
 
 T = TypeVar("T")
 WMGW = Path(sys.executable).parent / "wmgw"
@@ -231,3 +234,23 @@ def wmgw(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     run.env = env  # type: ignore[attr-defined]
     return run
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A private PostgreSQL server on loopback (tests/services/postgres.py)."""
+    with local_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(postgres_server: str) -> str:
+    """A fresh, migrated PostgreSQL database."""
+    name = f"t_{secrets.token_hex(6)}"
+    admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    return url

@@ -4,43 +4,20 @@ several gateways, each with its own connections, admit requests at once."""
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import openai
 import pytest
-from sqlalchemy import create_engine, text
 
 from gateway.app import create_app
 from gateway.settings import Settings
 from storage import usage
-from storage.migrate import upgrade
 from tests.conftest import SERVER_SECRET, run_db, seed
 from tests.fakes.server import serve_asgi
-from tests.services.postgres import local_postgres, server_bin
+from tests.services.postgres import server_bin
 
 pytestmark = pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed")
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    with local_postgres() as url:
-        yield url
-
-
-@pytest.fixture
-def database_url(postgres_server: str) -> str:
-    """A fresh, migrated database."""
-    name = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    return url
 
 
 def settings_on(database_url: str, data_dir: Path) -> Settings:
