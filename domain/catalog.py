@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.errors import ModelNotFound, ModelNotSupported, PermissionDenied
 
+DEFAULT_MAX_OUTPUT = 32_768  # a model whose maximum the catalog does not know
 ALL_PLANS = "*"
 
 # What each capability lets a model serve, as the error names it.
@@ -30,7 +31,14 @@ class ModelEntry:
     capabilities: frozenset[str] = frozenset()
     plans: frozenset[str] = frozenset({ALL_PLANS})
     context_length: int | None = None
+    max_output_tokens: int | None = None  # the most it writes in one answer, when known
     pricing: Mapping[str, str] | None = None  # USD per token, as strings (OpenRouter's form)
+
+    @property
+    def output_limit(self) -> int:
+        """The output allowance of a request that sets none: the model's own maximum, else
+        DEFAULT_MAX_OUTPUT."""
+        return self.max_output_tokens or DEFAULT_MAX_OUTPUT
 
     def allowed_on(self, plan: str) -> bool:
         return ALL_PLANS in self.plans or plan in self.plans
@@ -116,5 +124,6 @@ def entry_from_config(row: Mapping[str, Any]) -> ModelEntry:
         capabilities=frozenset(row.get("capabilities", ["chat"])),
         plans=frozenset(str(p) for p in plans),
         context_length=row.get("context_length"),
+        max_output_tokens=row.get("max_output_tokens"),
         pricing=row.get("pricing") or None,
     )

@@ -34,3 +34,8 @@ def counted_messages(prompt_tokens: int, completion_tokens: int, cached_tokens: 
 
 def messages_for(usage: Usage) -> int:
     return counted_messages(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
+
+
+def cached_discount(usage: Usage) -> int:
+    """The prompt tokens that cached tokens take off the count (half of them, rounded down)."""
+    return (max(0, usage.cached_tokens) * 5) // 10

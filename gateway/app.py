@@ -8,6 +8,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from connexion import AsyncApp
@@ -18,12 +19,14 @@ from connexion.security import BearerSecurityHandler
 from connexion.utils import get_function_from_name
 from starlette.types import ASGIApp
 
+from domain.charges import SHUTDOWN
 from gateway import error_responses
 from gateway.connexion_speed import decorate_handlers_once
 from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
 from gateway.multipart import with_multipart
 from gateway.services import Services, build_services
 from gateway.settings import Settings
+from gateway.shutdown import Drain, on_stop_signal
 from gateway.spec31 import VALIDATOR_MAP_2020, allow_openapi_31
 from gateway.video_worker import worker_for
 
@@ -71,11 +74,17 @@ def lifespan(services: Services) -> Callable[[Any], Any]:
     @asynccontextmanager
     async def run(_app: Any) -> AsyncIterator[None]:
         await services.load_synced_models()
+        services.meter.start()
+        drain = Drain(partial(services.meter.drain, SHUTDOWN), services.settings.drain_seconds)
+        restore_signals = on_stop_signal(drain.begin)
         videos = worker_for(services)
         videos.start()
         try:
             yield
         finally:
+            restore_signals()
+            drain.cancel()
+            await services.meter.drain(SHUTDOWN)  # anything the server left running
             await videos.stop()
             await services.aclose()
 

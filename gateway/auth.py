@@ -32,6 +32,9 @@ class Caller:
     workspace_id: str
     plan: str
     daily_message_limit: int | None
+    daily_image_limit: int | None = None
+    time_zone: str = "UTC"  # the workspace's: its daily windows end at midnight there
+    pool: accounts.Pool | None = None  # the message pool the workspace draws on, if any
     # The user's own upstream keys (BYOK) by provider; kept out of repr so no log shows them.
     own_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -95,6 +98,9 @@ class Authenticator:
             workspace_id=access.workspace_id,
             plan=access.plan,
             daily_message_limit=access.daily_message_limit,
+            daily_image_limit=access.daily_image_limit,
+            time_zone=access.time_zone,
+            pool=access.pool,
             own_keys=await self._own_keys(owner.user_id),
         )
 

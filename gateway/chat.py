@@ -1,30 +1,32 @@
-"""Chat completions end to end: route the model, admit against the quota, run the provider's
-stream, repair and relabel its chunks, meter what was produced, and either stream the chunks to
-the client or collect them into one `chat.completion`."""
+"""Chat completions end to end: route the model, admit what the request can cost, run the
+provider's stream, repair and relabel its chunks, and either stream them to the client or
+collect them into one `chat.completion` (gateway/answers.py runs and settles it)."""
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import anyio.to_thread
-from starlette.types import Receive, Scope, Send
+import orjson
 
+from domain import estimates
 from domain.catalog import ModelEntry
+from domain.charges import Ending
 from domain.errors import GatewayError, UpstreamError
 from domain.metering import Usage
 from domain.tokens import estimate_prompt_tokens, estimate_tokens
+from gateway.answers import Answer
 from gateway.auth import Caller
-from gateway.metering import Admission, Meter, Outcome
+from gateway.metering import Claim, Route, Ticket
 from gateway.routing import route
 from gateway.services import Services
-from gateway.sse_response import SSEResponse
 from providers import sse
-from providers.base import ChatProvider, Chunk
+from providers.base import PARTIAL_USAGE, ChatProvider, Chunk
 from providers.chunks import (
     ToolCallRepair,
     repair_choice,
@@ -34,26 +36,28 @@ from providers.chunks import (
 )
 
 ENDPOINT = "chat.completions"
+CHARS_PER_OUTPUT_TOKEN = 4  # for the progress a heartbeat records; the settle is exact
 
 
 @dataclass
 class Relabel:
     """Gives every chunk of one response the same id, created and model (our slug), repairs
-    choices, and keeps what metering needs: the upstream's usage, or text for an estimate."""
+    choices, and keeps what metering needs: the upstream's usage (final, or what it reported
+    so far), or the text produced, for an estimate."""
 
     model: str
     id: str = field(default_factory=lambda: f"chatcmpl-{secrets.token_urlsafe(22)}")
     created: int = field(default_factory=lambda: int(time.time()))
     tools: ToolCallRepair = field(default_factory=ToolCallRepair)
     usage: Usage | None = None
+    partial: Usage | None = None  # reported before the end (Anthropic's message_start)
     raw_usage: dict[str, Any] | None = None
     produced: list[str] = field(default_factory=list)
     finished: bool = False
 
     def apply(self, chunk: Chunk) -> Chunk | None:
         """The chunk to send on, or None when it only carried usage."""
-        if chunk.get("usage"):
-            self.raw_usage, self.usage = chunk["usage"], usage_from(chunk["usage"])
+        self._note_usage(chunk)
         choices = [repair_choice(c, self.tools) for c in chunk.get("choices") or []]
         if not choices:
             return None
@@ -71,6 +75,12 @@ class Relabel:
             if key in chunk:
                 relabeled[key] = chunk[key]
         return relabeled
+
+    def _note_usage(self, chunk: Chunk) -> None:
+        if chunk.get("usage"):
+            self.raw_usage, self.usage = chunk["usage"], usage_from(chunk["usage"])
+        elif chunk.get(PARTIAL_USAGE):
+            self.partial = usage_from(chunk[PARTIAL_USAGE])
 
     def completion(self, upstream: Mapping[str, Any]) -> dict[str, Any]:
         """A non-streamed answer relabelled and repaired like the chunks of a stream."""
@@ -95,22 +105,49 @@ class Relabel:
         for call in part.get("tool_calls") or []:
             function = call.get("function") or {}
             self.produced.append(f"{function.get('name', '')}{function.get('arguments', '')}")
+        reasoning = part.get("reasoning_content")
+        if isinstance(reasoning, str):
+            self.produced.append(reasoning)
+
+    def delivered(self) -> bool:
+        """Whether any output (text, reasoning or a tool call) was produced."""
+        return any(self.produced)
 
     def final_usage(self, body: Mapping[str, Any]) -> Usage:
-        """The upstream's usage, or else an estimate with the offline tokenizer (made once)."""
+        """The upstream's usage; else what it reported so far (its prompt count) completed
+        with an estimate of the output; else an estimate with the offline tokenizer."""
         if self.usage is None:
+            partial = self.partial or Usage()
+            completion = estimate_tokens("".join(self.produced))
             self.usage = Usage(
-                prompt_tokens=estimate_prompt_tokens(body.get("messages") or []),
-                completion_tokens=estimate_tokens("".join(self.produced)),
+                prompt_tokens=partial.prompt_tokens or self.estimate_prompt(body),
+                completion_tokens=max(partial.completion_tokens, completion),
+                cached_tokens=partial.cached_tokens,
                 estimated=True,
             )
         return self.usage
+
+    def estimate_prompt(self, body: Mapping[str, Any]) -> int:
+        return estimate_prompt_tokens(body.get("messages") or [])
 
     async def measured_usage(self, body: Mapping[str, Any]) -> Usage:
         """final_usage, with any tokenizing (and the tokenizer's first load) off the loop."""
         if self.usage is not None:
             return self.usage
         return await anyio.to_thread.run_sync(self.final_usage, body)
+
+    def progress(self, prompt_estimate: int) -> Usage:
+        """A cheap estimate of the usage so far, for the lease renewals (no tokenizer)."""
+        if self.usage is not None:
+            return self.usage
+        partial = self.partial or Usage()
+        produced = sum(len(text) for text in self.produced) // CHARS_PER_OUTPUT_TOKEN
+        return Usage(
+            prompt_tokens=partial.prompt_tokens or prompt_estimate,
+            completion_tokens=max(partial.completion_tokens, produced),
+            cached_tokens=partial.cached_tokens,
+            estimated=True,
+        )
 
     def reported_usage(self, usage: Usage) -> dict[str, Any]:
         """The upstream's own usage object when it sent one (with its details), else ours."""
@@ -129,159 +166,117 @@ class Relabel:
 
 @dataclass
 class ChatRun:
-    """One admitted chat request."""
+    """One admitted chat request, as gateway/answers.py runs it."""
 
-    caller: Caller
+    ticket: Ticket
     body: Mapping[str, Any]
     model: ModelEntry
     provider: ChatProvider
-    meter: Meter
-    admission: Admission
     relabel: Relabel
-    settled: bool = False
-    endpoint: str = ENDPOINT  # as the ledger names it; other APIs built on chat set their own
+    _chunks: AsyncGenerator[Chunk, None] | None = None
+    _first: Chunk | None = None
 
     @property
-    def remaining(self) -> int | None:
-        allowance = self.admission.allowance
-        return allowance.remaining if allowance is not None else None
+    def streamed(self) -> bool:
+        return bool(self.body.get("stream"))
 
-    def chunks(self) -> AsyncGenerator[Chunk, None]:
-        return self.provider.stream_chat(self.body, self.model)  # type: ignore[return-value]
+    @property
+    def include_usage(self) -> bool:
+        return bool((self.body.get("stream_options") or {}).get("include_usage"))
 
-    async def settle(self, status: str, http_status: int) -> int | None:
-        """Meter the request, once; shielded so a client's disconnect can't skip it."""
-        if self.settled:
-            return None
-        self.settled = True
-        route = (self.endpoint, self.model.slug, self.model.provider)
-        with anyio.CancelScope(shield=True):
-            usage = await self.relabel.measured_usage(self.body)
-            outcome = Outcome(usage, status, http_status)
-            allowance = await self.meter.settle(self.caller, self.admission, route, outcome)
-        return allowance.remaining if allowance is not None else None
+    async def completion(self) -> dict[str, Any]:
+        """One `chat.completion`, from the provider's non-streaming call, with its usage."""
+        completion = self.relabel.completion(
+            await self.provider.complete_chat(self.body, self.model)
+        )
+        completion["usage"] = self.relabel.reported_usage(await self.usage())
+        return completion
 
-    async def complete(self) -> tuple[dict[str, Any], dict[str, str]]:
-        """One `chat.completion`, from the provider's non-streaming call."""
-        status, http_status = "client_disconnected", 499
+    async def complete(self) -> Answer:
+        return Answer(orjson.dumps(await self.completion()))
+
+    async def open(self) -> None:
+        self._chunks = self.provider.stream_chat(self.body, self.model)  # type: ignore[assignment]
+        assert self._chunks is not None
+        self._first = await anext(self._chunks, None)
+
+    async def chunks(self) -> AsyncIterator[Chunk]:
+        """The upstream's chunks relabelled; an UpstreamError if it ends before finishing."""
+        assert self._chunks is not None
         try:
-            completion = self.relabel.completion(
-                await self.provider.complete_chat(self.body, self.model)
-            )
-            status, http_status = "completed", 200
-        except GatewayError as exc:
-            status, http_status = "upstream_error", exc.status
-            raise
+            if self._first is not None:
+                relabeled = self.relabel.apply(self._first)
+                if relabeled is not None:
+                    yield relabeled
+            async for chunk in self._chunks:
+                relabeled = self.relabel.apply(chunk)
+                if relabeled is not None:
+                    yield relabeled
+            if not self.relabel.finished:
+                raise UpstreamError("The upstream stream ended before the response was complete.")
         finally:
-            remaining = await self.settle(status, http_status)
-        usage = self.relabel.final_usage(self.body)
-        completion["usage"] = self.relabel.reported_usage(usage)
-        return completion, metering_headers(Outcome(usage, status, 200).messages, remaining)
+            await self._chunks.aclose()
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        include_usage = self.include_usage
+        async for chunk in self.chunks():
+            if include_usage:
+                chunk["usage"] = None
+            yield sse.encode(chunk)
+
+    async def ending_frames(self, ending: Ending, error: GatewayError | None) -> list[bytes]:
+        if error is not None:
+            return [sse.encode(error.body())]
+        frames = []
+        if self.include_usage:
+            frames.append(sse.encode(self.relabel.usage_chunk(ending.usage)))
+        return [*frames, sse.DONE]
+
+    async def usage(self) -> Usage:
+        return await self.relabel.measured_usage(self.body)
+
+    def delivered(self) -> bool:
+        return self.relabel.delivered()
+
+
+def chat_claim(body: Mapping[str, Any], model: ModelEntry) -> Claim:
+    """What a chat request can cost: its prompt and, for each of its `n` choices, its own
+    output cap or else the model's maximum; the cap may be lowered to fit."""
+    requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    return Claim(
+        prompt_tokens=estimates.chat_prompt_tokens(body),
+        max_output=int(requested or model.output_limit),
+        choices=int(body.get("n") or 1),
+        lowerable=True,
+    )
+
+
+def capped(body: Mapping[str, Any], allowance: int | None, field_name: str) -> Mapping[str, Any]:
+    """The request with its output cap lowered to `allowance` (the field it already uses, else
+    the one its provider takes)."""
+    if allowance is None:
+        return body
+    for name in ("max_completion_tokens", "max_tokens"):
+        if body.get(name) is not None:
+            return {**body, name: allowance}
+    return {**body, field_name: allowance}
+
+
+def max_tokens_field(provider: object) -> str:
+    return str(getattr(provider, "max_tokens_field", "max_completion_tokens"))
 
 
 async def begin_chat(
     services: Services, caller: Caller, body: Mapping[str, Any], endpoint: str = ENDPOINT
 ) -> ChatRun:
-    """Route the model (404/403) and admit the request against the daily limit (429). With the
-    user's own key for the model's provider (BYOK), the request goes out with that key and
-    draws on no limit."""
+    """Route the model (404/403) and admit what the request can cost (429). With the user's
+    own key for the model's provider (BYOK), the request goes out with that key and draws on
+    no limit."""
     routed = route(services, caller, body["model"], "chat", ChatProvider)
-    admission = await services.meter.admit(caller, charged=not routed.own_key)
-    return ChatRun(
-        caller=caller,
-        body=body,
-        model=routed.model,
-        provider=routed.provider,
-        meter=services.meter,
-        admission=admission,
-        relabel=Relabel(model=routed.model.slug),
-        endpoint=endpoint,
-    )
-
-
-def metering_headers(counted: int | None, remaining: int | None) -> dict[str, str]:
-    headers = {}
-    if counted is not None:
-        headers["x-writingmate-messages-counted"] = str(counted)
-    if remaining is not None:
-        headers["x-writingmate-messages-remaining"] = str(remaining)
-    return headers
-
-
-class MeteredStream(SSEResponse):
-    """Settles its request even when the stream never started (the client left before the
-    first byte, so the relay's own `finally` never ran); settling twice is a no-op."""
-
-    def __init__(
-        self, run: ChatRun, frames: AsyncIterator[bytes], headers: Mapping[str, str]
-    ) -> None:
-        super().__init__(frames, headers)
-        self.run = run
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            await self.run.settle("client_disconnected", 499)
-
-
-Relay = Callable[[ChatRun, Chunk | None, AsyncGenerator[Chunk, None]], AsyncIterator[bytes]]
-
-
-async def open_stream(run: ChatRun, relay_with: Relay | None = None) -> AsyncIterator[bytes]:
-    """Start the upstream stream and wait for its first chunk, so that a failure before any
-    output is still an ordinary JSON error with its status; then relay the rest as SSE
-    (`relay_with`: another API's relay of the same chunks, such as /responses' events)."""
-    chunks = run.chunks()
-    try:
-        first = await anext(chunks, None)
-    except GatewayError as exc:
-        await run.settle("upstream_error", exc.status)
-        raise
-    except BaseException:  # the client left while the upstream had not answered yet
-        await run.settle("client_disconnected", 499)
-        raise
-    return (relay_with or relay)(run, first, chunks)
-
-
-async def relay(
-    run: ChatRun, first: Chunk | None, chunks: AsyncGenerator[Chunk, None]
-) -> AsyncIterator[bytes]:
-    """Relay the chunks as SSE. The request is metered before the stream's last frame, so a
-    client that has seen `[DONE]` (or the error event) finds its ledger row written."""
-    include_usage = bool((run.body.get("stream_options") or {}).get("include_usage"))
-    try:
-        async for frame in _frames(run, first, chunks, include_usage):
-            yield frame
-        await run.settle("completed", 200)
-        yield sse.DONE
-    except GatewayError as exc:
-        # What was streamed before the failure was delivered, so it is metered.
-        await run.settle("interrupted", exc.status)
-        yield sse.encode(exc.body())
-    finally:
-        await chunks.aclose()
-        await run.settle("client_disconnected", 499)  # a no-op once settled above
-
-
-async def _chain(first: Chunk | None, rest: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
-    if first is not None:
-        yield first
-    async for chunk in rest:
-        yield chunk
-
-
-async def _frames(
-    run: ChatRun, first: Chunk | None, chunks: AsyncIterator[Chunk], include_usage: bool
-) -> AsyncIterator[bytes]:
-    async for chunk in _chain(first, chunks):
-        relabeled = run.relabel.apply(chunk)
-        if relabeled is None:
-            continue
-        if include_usage:
-            relabeled["usage"] = None
-        yield sse.encode(relabeled)
-    if not run.relabel.finished:
-        raise UpstreamError("The upstream stream ended before the response was complete.")
-    if include_usage:
-        yield sse.encode(run.relabel.usage_chunk(await run.relabel.measured_usage(run.body)))
+    claim = chat_claim(body, routed.model)
+    where = Route(endpoint, routed.model.slug, routed.model.provider)
+    ticket = await services.meter.admit(caller, where, claim, byok=routed.own_key)
+    body = capped(body, ticket.output_allowance, max_tokens_field(routed.provider))
+    relabel = Relabel(model=routed.model.slug)
+    ticket.progress = lambda: relabel.progress(claim.prompt_tokens)
+    return ChatRun(ticket, body, routed.model, routed.provider, relabel)

@@ -18,12 +18,13 @@ from typing import Any, cast
 
 import anyio
 
+from domain import estimates
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, ModelNotSupported
 from domain.metering import Usage
-from domain.tokens import estimate_tokens
 from gateway.auth import Caller
 from gateway.chat import ChatRun, Relabel
+from gateway.metering import Claim, Route
 from gateway.routing import Routed, route
 from gateway.services import Services
 from providers import legacy_completions as legacy
@@ -51,8 +52,7 @@ class TextRelabel(Relabel):
     id: str = field(default_factory=lambda: f"cmpl-{secrets.token_urlsafe(22)}")
 
     def apply(self, chunk: Chunk) -> Chunk | None:
-        if chunk.get("usage"):
-            self.raw_usage, self.usage = chunk["usage"], usage_from(chunk["usage"])
+        self._note_usage(chunk)
         choices = [_text_choice(c, i) for i, c in enumerate(chunk.get("choices") or [])]
         if not choices:
             return None
@@ -82,14 +82,8 @@ class TextRelabel(Relabel):
             labelled["system_fingerprint"] = source["system_fingerprint"]
         return labelled
 
-    def final_usage(self, body: Mapping[str, Any]) -> Usage:
-        if self.usage is None:
-            self.usage = Usage(
-                prompt_tokens=legacy.estimate_prompt_tokens(body),
-                completion_tokens=estimate_tokens("".join(self.produced)),
-                estimated=True,
-            )
-        return self.usage
+    def estimate_prompt(self, body: Mapping[str, Any]) -> int:
+        return legacy.estimate_prompt_tokens(body)
 
     def usage_chunk(self, usage: Usage) -> Chunk:
         return {**self._labelled({}, []), "usage": self.reported_usage(usage)}
@@ -213,18 +207,34 @@ def _source(
     return routed, Translated(routed.provider)
 
 
-async def begin_completion(services: Services, caller: Caller, body: Mapping[str, Any]) -> ChatRun:
-    """Route the model (404/403), refuse what it cannot honour (400), and admit the request
-    against the daily limit (429); the user's own upstream key (BYOK) draws on no limit."""
-    routed, source = _source(services, caller, body)
-    admission = await services.meter.admit(caller, charged=not routed.own_key)
-    return ChatRun(
-        caller=caller,
-        body=body,
-        model=routed.model,
-        provider=source,
-        meter=services.meter,
-        admission=admission,
-        relabel=TextRelabel(model=routed.model.slug),
-        endpoint=ENDPOINT,
+def completion_claim(body: Mapping[str, Any]) -> Claim:
+    """What a legacy completions request can cost: its prompts, and `max_tokens` (16 when
+    unset, as on OpenAI) for each of the `n` (or `best_of`) choices of each prompt."""
+    prompt = body.get("prompt")
+    prompts = len(prompt) if isinstance(prompt, list) and prompt and not _token_ids(prompt) else 1
+    choices = max(int(body.get("n") or 1), int(body.get("best_of") or 1))
+    limit = body.get("max_tokens")
+    return Claim(
+        prompt_tokens=estimates.input_tokens(prompt) + estimates.input_tokens(body.get("suffix")),
+        max_output=legacy.DEFAULT_MAX_TOKENS if limit is None else int(limit),
+        choices=prompts * choices,
+        lowerable=True,
     )
+
+
+def _token_ids(prompt: list[Any]) -> bool:
+    return all(isinstance(item, int) for item in prompt)
+
+
+async def begin_completion(services: Services, caller: Caller, body: Mapping[str, Any]) -> ChatRun:
+    """Route the model (404/403), refuse what it cannot honour (400), and admit what the
+    request can cost (429); the user's own upstream key (BYOK) draws on no limit."""
+    routed, source = _source(services, caller, body)
+    claim = completion_claim(body)
+    where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
+    ticket = await services.meter.admit(caller, where, claim, byok=routed.own_key)
+    if ticket.output_allowance is not None:
+        body = {**body, "max_tokens": ticket.output_allowance}
+    relabel = TextRelabel(model=routed.model.slug)
+    ticket.progress = lambda: relabel.progress(claim.prompt_tokens)
+    return ChatRun(ticket, body, routed.model, source, relabel)

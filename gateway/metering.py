@@ -1,172 +1,399 @@
-"""Reserve before the upstream call, settle after it: the daily limit can't be overrun by
-concurrent requests, and every request leaves one ledger row.
+"""The owner of every request's metering: admit (reserve what it can cost, on every counter it
+draws on, and record it as in flight), then settle it exactly once (its ledger row written and
+its holds replaced by what it used), whatever way it ends.
 
-Each reservation is a round trip to the metering writer thread, and on a quiet worker waking
-that thread and then the event loop costs more CPU than the statements (BENCHMARKS.md). So a
-settle also keeps one spare reservation per workspace and day for this process's next request
-(domain/quota.py), which then starts without a round trip. An unused spare is given back after
-`spare_idle_seconds`, and at shutdown."""
+Each admitted request is a `Ticket`. Its process renews the leases of its tickets and records
+how far each has got (`Meter.heartbeat`); a ticket whose process died is settled by whichever
+process sweeps first once its lease has run out, for what it had reported. A stopping process
+stops its tickets at its graceful deadline (`Meter.drain`), so each is settled, and its client
+told, before the process exits.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import random
+import secrets
+import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
+from typing import Any
 
+import anyio
+
+from domain.charges import ABANDONED, Ending, images_charged, messages_charged
 from domain.errors import QuotaExceeded
-from domain.metering import Usage, messages_for
-from domain.quota import MINIMUM_RESERVATION, SPARE_MARGIN, DailyAllowance, quota_day
+from domain.metering import Usage, cached_discount
+from domain.quota import (
+    IMAGES,
+    MESSAGES,
+    Counter,
+    Hold,
+    Want,
+    least_messages,
+    messages_needed,
+    output_allowance,
+    pool_period,
+    quota_day,
+)
 from gateway.auth import Caller
-from storage import usage as usage_store
+from gateway.quota_errors import refusal
+from storage import reservations
 from storage.group_commit import GroupCommit
+from storage.usage import LedgerRow
+
+log = logging.getLogger("wmgw.metering")
+SWEEP_BATCH = 100
 
 
 @dataclass(frozen=True, slots=True)
-class Admission:
+class Claim:
+    """What a request can cost, as its use case sees it before the upstream call: an upper
+    estimate of its prompt, its output allowance per choice and its number of choices, whether
+    that allowance may be lowered to fit what is left, and the images it asks for."""
+
+    prompt_tokens: int
+    max_output: int = 0
+    choices: int = 1
+    lowerable: bool = False
+    images: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    endpoint: str  # as the ledger names it: chat.completions, embeddings, ...
+    model: str
+    provider: str
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a settled request counted, and what is left after it."""
+
+    messages: int
+    images: int
+    remaining: dict[str, int | None]  # by counter: messages, pool, images
+
+
+def owner_id() -> str:
+    """This process, among every process of every host sharing the database."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One admitted request, until it is settled."""
+
+    meter: Meter
+    caller: Caller
+    route: Route
+    byok: bool
     day: date
-    reserved: int  # 0 when the plan has no limit: nothing was reserved before the call
-    allowance: DailyAllowance | None  # None: the request draws on no limit (BYOK)
-    started: float
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    usage: Usage
-    status: str  # completed | client_disconnected | interrupted | upstream_error
-    http_status: int
-    video_seconds: int = 0
+    holds: list[tuple[Hold, Counter]]
+    claim: Claim
+    output_allowance: int | None = None  # per choice, set when it was lowered to fit
+    started: float = field(default_factory=time.monotonic)
+    progress: Callable[[], Usage] | None = None  # what the request has produced so far
+    receipt: Receipt | None = None
+    stop_reason: str | None = None
+    _stops: list[Callable[[], Any]] = field(default_factory=list)
 
     @property
-    def messages(self) -> int:
-        # A request the upstream failed before any output costs nothing.
-        return messages_for(self.usage) if self.status != "upstream_error" else 0
+    def request_id(self) -> str:
+        return self.caller.request_id
+
+    def counter(self, kind: str) -> Counter | None:
+        """The counter of a kind (`messages`: the daily limit, `pool`, `images`) as admission
+        left it."""
+        for hold, counter in self.holds:
+            if _kind(self.caller, hold) == kind:
+                return counter
+        return None
+
+    def reserved(self, unit: str) -> int:
+        return max((hold.n for hold, _ in self.holds if hold.unit == unit), default=0)
+
+    def on_stop(self, stop: Callable[[], Any]) -> None:
+        """Call `stop` when the server stops this request (its graceful deadline)."""
+        self._stops.append(stop)
+
+    def stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        for stop in self._stops:
+            stop()
+
+    async def settle(self, ending: Ending) -> Receipt:
+        """Settle once, shielded from cancellation (a client leaving can't skip it); a second
+        call returns the first receipt."""
+        if self.receipt is not None:
+            return self.receipt
+        with anyio.CancelScope(shield=True):
+            receipt = self.receipt = await self.meter.settle(self, ending)
+        return receipt
 
 
-SpareKey = tuple[str, date]  # workspace, quota day
+def _kind(caller: Caller, hold: Hold) -> str:
+    if hold.unit == MESSAGES:
+        return "pool" if hold.subject != caller.workspace_id else MESSAGES
+    return hold.unit
 
 
 class Meter:
-    def __init__(self, writer: GroupCommit, spare_idle_seconds: float = 1.0) -> None:
+    def __init__(
+        self, writer: GroupCommit, lease_seconds: float = 30.0, renew_seconds: float = 10.0
+    ) -> None:
         self.writer = writer
-        self.spare_idle_seconds = spare_idle_seconds  # 0: keep no spares
-        # The allowance as it stood when each spare was reserved (the spare counted in it).
-        self._spares: dict[SpareKey, DailyAllowance] = {}
-        self._releases: set[asyncio.Task[None]] = set()
+        self.lease_seconds = lease_seconds
+        self.renew_seconds = renew_seconds
+        self.owner = owner_id()
+        self.live: dict[str, Ticket] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
 
-    async def admit(self, caller: Caller, *, charged: bool = True) -> Admission:
-        """Reserve a message before the upstream call; a request on the user's own upstream
-        key (`charged=False`) draws on no limit and reserves nothing."""
-        day = quota_day()
-        if not charged:
-            return Admission(day, 0, None, time.monotonic())
-        if caller.daily_message_limit is None:
-            # Nothing to enforce, so no reservation (a round trip to the writer saved): the
-            # settle counts what the request used.
-            return Admission(day, 0, DailyAllowance(None, 0, 0), time.monotonic())
-        spare = self._spares.pop((caller.workspace_id, day), None)
-        if spare is not None:
-            return Admission(day, MINIMUM_RESERVATION, spare, time.monotonic())
-        reserve = partial(
-            usage_store.reserve,
-            workspace_id=caller.workspace_id,
-            day=day,
-            limit=caller.daily_message_limit,
-            n=MINIMUM_RESERVATION,
-        )
-        allowance = await self.writer.run(reserve)
-        if allowance is None:
-            raise QuotaExceeded(
-                "You have used all of your workspace's messages for today. "
-                "The limit resets at midnight UTC; upgrade the plan for more.",
-                headers={"x-should-retry": "false"},
-            )
-        return Admission(day, MINIMUM_RESERVATION, allowance, time.monotonic())
+    # ------------------------------------------------------------------ admission
 
-    async def settle(
-        self,
-        caller: Caller,
-        admission: Admission,
-        route: tuple[str, str, str],  # endpoint, model slug, provider
-        outcome: Outcome,
-    ) -> DailyAllowance | None:
-        endpoint, model, provider = route
-        row = usage_store.LedgerRow(
+    async def admit(
+        self, caller: Caller, route: Route, claim: Claim, *, byok: bool = False
+    ) -> Ticket:
+        """Reserve what the request can cost (429 when not even its prompt fits) and record
+        it as in flight. On the user's own upstream key (BYOK) it draws on no counter."""
+        now = datetime.now(UTC)
+        day = quota_day(now, caller.time_zone)
+        wants = [] if byok else _wants(caller, claim, day, now)
+        record = reservations.InFlight(
             request_id=caller.request_id,
-            user_id=caller.user_id,
+            owner=self.owner,
+            lease_until=self._lease_end(),
             workspace_id=caller.workspace_id,
+            user_id=caller.user_id,
             key_id=caller.key_id,
-            model=model,
-            provider=provider,
-            endpoint=endpoint,
-            prompt_tokens=outcome.usage.prompt_tokens,
-            completion_tokens=outcome.usage.completion_tokens,
-            cached_tokens=outcome.usage.cached_tokens,
-            messages=outcome.messages,
-            usage_estimated=outcome.usage.estimated,
-            byok=admission.allowance is None,
-            status=outcome.status,
-            http_status=outcome.http_status,
-            duration_ms=int((time.monotonic() - admission.started) * 1000),
-            created_at=datetime.now(UTC),
-            video_seconds=outcome.video_seconds,
+            endpoint=route.endpoint,
+            model=route.model,
+            provider=route.provider,
+            byok=byok,
+            quota_day=day,
+            created_at=now,
         )
-        if admission.allowance is None:
-            await self.writer.run(partial(usage_store.record, row=row))
-            return None
-        key = (caller.workspace_id, admission.day)
-        limit = caller.daily_message_limit
-        wants_spare = limit is not None and key not in self._spares and self.spare_idle_seconds
-        settle = partial(
-            usage_store.settle,
-            day=admission.day,
-            reserved=admission.reserved,
-            limit=limit,
-            row=row,
-            spare=MINIMUM_RESERVATION if wants_spare else 0,
-            margin=SPARE_MARGIN,
-        )
-        allowance, kept = await self.writer.run(settle)
-        if not kept:
-            return allowance
-        if key in self._spares:  # another request of the workspace kept one meanwhile
-            self._release(key)
-        else:
-            self._spares[key] = allowance
-            loop = asyncio.get_running_loop()
-            loop.call_later(self.spare_idle_seconds, self._release_unused, key, allowance)
-        # What the caller may still use: our spare is not in use by anyone.
-        return DailyAllowance(limit, allowance.used, allowance.reserved - MINIMUM_RESERVATION)
+        result = await self.writer.run(partial(reservations.admit, request=record, wants=wants))
+        if isinstance(result, reservations.Refused):
+            raise _refusal(caller, result, now)
+        ticket = Ticket(self, caller, route, byok, day, result, claim)
+        ticket.output_allowance = _lowered_allowance(ticket)
+        self.live[caller.request_id] = ticket
+        return ticket
 
-    def _release_unused(self, key: SpareKey, spare: DailyAllowance) -> None:
-        if self._spares.get(key) is spare:  # the same spare, still unused
-            del self._spares[key]
-            self._release(key)
+    def _lease_end(self) -> int:
+        return int((time.time() + self.lease_seconds) * 1000)
 
-    def _release(self, key: SpareKey) -> None:
-        workspace_id, day = key
-        release = partial(
-            usage_store.release, workspace_id=workspace_id, day=day, n=MINIMUM_RESERVATION
+    # ------------------------------------------------------------------ settlement
+
+    async def settle(self, ticket: Ticket, ending: Ending) -> Receipt:
+        self.live.pop(ticket.request_id, None)
+        messages = messages_charged(ending, byok=ticket.byok)
+        images = images_charged(ending, ticket.reserved(IMAGES))
+        row = ledger_row(ticket, ending, messages, images)
+        used = {MESSAGES: messages, IMAGES: images}
+        holds = [hold for hold, _ in ticket.holds]
+        settle = partial(reservations.settle, holds=holds, used=used, row=row)
+        try:
+            totals = await self.writer.run(settle)
+        except Exception:
+            # Its record stays in flight with its lease no longer renewed: a sweep settles it.
+            log.exception("request %s could not be settled now", ticket.request_id)
+            totals = {}
+        if totals is None:
+            log.warning("request %s was settled by a sweep before it ended", ticket.request_id)
+            totals = {}
+        remaining = {
+            _kind(ticket.caller, hold): _left(counter.limit, totals.get(hold))
+            for hold, counter in ticket.holds
+        }
+        return Receipt(messages, images, remaining)
+
+    # ------------------------------------------------------------------ leases and sweeps
+
+    def start(self) -> None:
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.get_running_loop().create_task(self._beat_forever())
+
+    async def _beat_forever(self) -> None:
+        while True:
+            # Jittered, so that the processes sharing a database do not all sweep at once.
+            await asyncio.sleep(self.renew_seconds * random.uniform(0.8, 1.2))
+            try:
+                await self.heartbeat()
+            except Exception:
+                log.exception("metering heartbeat failed; retrying")
+
+    async def heartbeat(self) -> int:
+        """Renew this process's leases with each request's progress, then settle requests
+        whose lease ran out (their process died); how many were swept."""
+        progress = [_progress(t) for t in list(self.live.values()) if t.progress is not None]
+        renew = partial(
+            reservations.renew,
+            owner=self.owner,
+            until_ms=self._lease_end(),
+            progress=[p for p in progress if p is not None],
         )
-        task = asyncio.get_running_loop().create_task(self.writer.run(release))
-        self._releases.add(task)
-        task.add_done_callback(_forget(self._releases))
+        await self.writer.run(renew)
+        return await self.sweep()
+
+    async def sweep(self) -> int:
+        now_ms = int(time.time() * 1000)
+        expired = await self.writer.run(
+            partial(reservations.expired, now_ms=now_ms, limit=SWEEP_BATCH)
+        )
+        swept = 0
+        for record in expired:
+            if await self.writer.run(partial(_settle_abandoned, record=record, now_ms=now_ms)):
+                swept += 1
+        return swept
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def drain(self, reason: str, wait_seconds: float = 5.0) -> None:
+        """Stop every request in flight (each is then settled and its client told), and wait
+        for them to be settled."""
+        for ticket in list(self.live.values()):
+            ticket.stop(reason)
+        deadline = time.monotonic() + wait_seconds
+        while self.live and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
 
     async def aclose(self) -> None:
-        """Give the unused spares back, then stop the writer."""
-        for key in list(self._spares):
-            del self._spares[key]
-            self._release(key)
-        await asyncio.gather(*self._releases, return_exceptions=True)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
         await self.writer.aclose()
 
 
-def _forget(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
-    def done(task: asyncio.Task[None]) -> None:
-        tasks.discard(task)
-        if not task.cancelled():
-            task.exception()  # a spare that could not be given back expires with its day
+def _wants(caller: Caller, claim: Claim, day: date, now: datetime) -> list[Want]:
+    need = messages_needed(claim.prompt_tokens, claim.max_output, claim.choices)
+    least = least_messages(claim.prompt_tokens, claim.choices) if claim.lowerable else need
+    period = day.isoformat()
+    wants = [Want(caller.workspace_id, MESSAGES, period, need, caller.daily_message_limit, least)]
+    if caller.pool is not None:
+        pool = caller.pool
+        wants.append(
+            Want(pool.id, MESSAGES, pool_period(pool.renewal, now), need, pool.messages, least)
+        )
+    if claim.images:
+        wants.append(
+            Want(
+                caller.workspace_id,
+                IMAGES,
+                period,
+                claim.images,
+                caller.daily_image_limit,
+                claim.images,
+            )
+        )
+    return wants
 
-    return done
+
+def _lowered_allowance(ticket: Ticket) -> int | None:
+    """The output allowance that fits the messages granted, when less than the claim's."""
+    claim = ticket.claim
+    if not claim.lowerable or ticket.byok:
+        return None
+    granted = ticket.reserved(MESSAGES)
+    allowance = output_allowance(granted, claim.prompt_tokens, claim.max_output, claim.choices)
+    return allowance if allowance < claim.max_output else None
+
+
+def _refusal(caller: Caller, refused: reservations.Refused, now: datetime) -> QuotaExceeded:
+    return refusal(caller, refused.want, refused.counter, now)
+
+
+def _left(limit: int | None, totals: tuple[int, int] | None) -> int | None:
+    if limit is None or totals is None:
+        return None
+    used, reserved = totals
+    return max(0, limit - used - reserved)
+
+
+def ledger_row(ticket: Ticket, ending: Ending, messages: int, images: int) -> LedgerRow:
+    caller, route, usage = ticket.caller, ticket.route, ending.usage
+    return LedgerRow(
+        request_id=caller.request_id,
+        user_id=caller.user_id,
+        workspace_id=caller.workspace_id,
+        key_id=caller.key_id,
+        model=route.model,
+        provider=route.provider,
+        endpoint=route.endpoint,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cached_tokens=usage.cached_tokens,
+        cached_discount=cached_discount(usage),
+        messages=messages,
+        usage_estimated=usage.estimated,
+        byok=ticket.byok,
+        status=ending.status,
+        http_status=ending.http_status,
+        duration_ms=int((time.monotonic() - ticket.started) * 1000),
+        created_at=datetime.now(UTC),
+        quota_day=ticket.day,
+        images=images,
+        video_seconds=ending.video_seconds,
+    )
+
+
+def _progress(ticket: Ticket) -> dict[str, Any] | None:
+    assert ticket.progress is not None
+    try:
+        usage = ticket.progress()
+    except Exception:  # noqa: BLE001 - progress is best effort; the settle is exact
+        return None
+    return {
+        "r": ticket.request_id,
+        "prompt": usage.prompt_tokens,
+        "completion": usage.completion_tokens,
+        "cached": usage.cached_tokens,
+    }
+
+
+def _settle_abandoned(conn: Any, record: dict[str, Any], now_ms: int) -> bool:
+    """Settle a request whose process died, for what it had reported at its last renewal."""
+    if not reservations.take_expired(conn, record["request_id"], now_ms):
+        return False
+    usage = Usage(
+        prompt_tokens=record["prompt_tokens"],
+        completion_tokens=record["completion_tokens"],
+        cached_tokens=record["cached_tokens"],
+        estimated=True,
+    )
+    ending = Ending(ABANDONED, 0, usage)
+    messages = messages_charged(ending, byok=record["byok"])
+    row = LedgerRow(
+        request_id=record["request_id"],
+        user_id=record["user_id"],
+        workspace_id=record["workspace_id"],
+        key_id=record["key_id"],
+        model=record["model"],
+        provider=record["provider"],
+        endpoint=record["endpoint"],
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cached_tokens=usage.cached_tokens,
+        cached_discount=cached_discount(usage),
+        messages=messages,
+        usage_estimated=True,
+        byok=record["byok"],
+        status=ABANDONED,
+        http_status=0,
+        duration_ms=max(0, now_ms - int(_aware(record["created_at"]).timestamp() * 1000)),
+        created_at=datetime.now(UTC),
+        quota_day=record["quota_day"],
+    )
+    holds = [Hold.of_row(hold) for hold in record["holds"]]
+    reservations.settle_taken(conn, holds, {MESSAGES: messages}, row)
+    return True
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

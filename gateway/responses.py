@@ -7,18 +7,23 @@ with their whole conversation, so `previous_response_id` can continue it."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from domain.errors import GatewayError, InvalidRequest, NotFound, UpstreamError
+import orjson
+
+from domain.charges import Ending
+from domain.errors import GatewayError, InvalidRequest, NotFound
 from domain.metering import Usage
+from gateway.answers import Answer
 from gateway.auth import Caller
 from gateway.chat import ChatRun, begin_chat
+from gateway.metering import Ticket
 from gateway.routing import route
 from gateway.services import Services
 from providers import sse
-from providers.base import ChatProvider, Chunk
+from providers.base import ChatProvider
 from providers.responses_events import ResponseEvents, error_code, new_id, shell
 from providers.responses_translation import (
     chat_request,
@@ -36,7 +41,9 @@ Json = dict[str, Any]
 @dataclass
 class ResponseTurn:
     """One admitted `POST /responses`: its chat run, the response being built, and the
-    conversation up to this turn's input (what is stored with the response)."""
+    conversation up to this turn's input (what is stored with the response). It is run and
+    settled by gateway/answers.py like a chat request; the response is stored before its
+    last event, so a client that saw it can continue the conversation."""
 
     services: Services
     caller: Caller
@@ -44,45 +51,46 @@ class ResponseTurn:
     events: ResponseEvents
     conversation: list[Json]
     store: bool
+    streamed: bool
 
-    async def complete(self) -> tuple[Json, dict[str, str]]:
+    @property
+    def ticket(self) -> Ticket:
+        return self.run.ticket
+
+    async def complete(self) -> Answer:
         """The whole `response`, from the provider's non-streaming answer."""
-        completion, headers = await self.run.complete()
+        completion = await self.run.completion()
         self.events.start()
         self.events.feed(completion_chunk(completion))
         self.events.finish(response_usage(completion["usage"]), int(time.time()))
         await self.save()
-        return self.events.snapshot(), headers
+        return Answer(orjson.dumps(self.events.snapshot()))
 
-    async def relay(
-        self, run: ChatRun, first: Chunk | None, chunks: AsyncGenerator[Chunk, None]
-    ) -> AsyncIterator[bytes]:
-        """The chat chunks as Responses events. The request is metered, and the response
-        stored, before the last event: a client that saw it can continue the conversation."""
-        try:
-            for event in self.events.start():
-                yield _frame(event)
-            async for chunk in _chain(first, chunks):
-                relabeled = run.relabel.apply(chunk)
-                for event in self.events.feed(relabeled) if relabeled is not None else []:
-                    yield _frame(event)
-            if not run.relabel.finished:
-                raise UpstreamError("The upstream stream ended before the response was complete.")
-            usage = await run.relabel.measured_usage(run.body)
-            ending = self.events.finish(self._usage(usage), int(time.time()))
-            await run.settle("completed", 200)
-            await self.save()
-        except GatewayError as exc:
-            # What was streamed before the failure was delivered, so it is metered.
-            await run.settle("interrupted", exc.status)
-            usage = run.relabel.final_usage(run.body)  # measured by settle: no tokenizing
-            ending = self.events.fail(error_code(exc.status), exc.message, self._usage(usage))
-            await self.save()
-        finally:
-            await chunks.aclose()
-            await run.settle("client_disconnected", 499)  # a no-op once settled above
-        for event in ending:
+    async def open(self) -> None:
+        await self.run.open()
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """The chat chunks as Responses events."""
+        for event in self.events.start():
             yield _frame(event)
+        async for chunk in self.run.chunks():
+            for event in self.events.feed(chunk):
+                yield _frame(event)
+
+    async def ending_frames(self, ending: Ending, error: GatewayError | None) -> list[bytes]:
+        usage = self._usage(ending.usage)
+        if error is None:
+            events = self.events.finish(usage, int(time.time()))
+        else:
+            events = self.events.fail(error_code(error.status), error.message, usage)
+        await self.save()
+        return [_frame(event) for event in events]
+
+    async def usage(self) -> Usage:
+        return await self.run.usage()
+
+    def delivered(self) -> bool:
+        return self.run.delivered()
 
     def _usage(self, usage: Usage) -> Json:
         return response_usage(self.run.relabel.reported_usage(usage))
@@ -117,6 +125,7 @@ async def begin_response(services: Services, caller: Caller, request: Json) -> R
         events=ResponseEvents(response),
         conversation=conversation,
         store=request.get("store") is not False,
+        streamed=bool(request.get("stream")),
     )
 
 
@@ -161,10 +170,3 @@ def _not_found(response_id: str) -> NotFound:
 
 def _frame(event: Json) -> bytes:
     return sse.encode(event, event=event["type"])
-
-
-async def _chain(first: Chunk | None, rest: AsyncIterator[Chunk]) -> AsyncIterator[Chunk]:
-    if first is not None:
-        yield first
-    async for chunk in rest:
-        yield chunk

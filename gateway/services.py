@@ -71,7 +71,11 @@ def build_services(settings: Settings) -> Services:
         catalog=catalog_file.catalog,
         registry=build_registry(catalog_file.provider_rows, settings.environ, http),
         auth=Authenticator(engine, settings.server_secret, settings.key_cache_seconds),
-        meter=Meter(GroupCommit(settings.database_url), settings.quota_spare_seconds),
+        meter=Meter(
+            GroupCommit(settings.database_url),
+            lease_seconds=settings.reservation_lease_seconds,
+            renew_seconds=settings.reservation_lease_seconds / 3,
+        ),
         image_store=ImageStore(
             settings.image_dir, settings.server_secret, settings.image_url_ttl_seconds
         ),

@@ -46,7 +46,12 @@ class Settings:
     upstream_read_timeout: float = 600.0
     validate_responses: bool = False
     key_cache_seconds: float = 2.0
-    quota_spare_seconds: float = 1.0  # how long an unused spare reservation is kept; 0: none
+    # A request in flight is recorded with a lease its process renews (a third of it at a
+    # time); once a lease runs out (its process died), any process settles it.
+    reservation_lease_seconds: float = 30.0
+    # After a stop signal, requests still running this long are ended and settled by the
+    # gateway; keep it below the server's graceful timeout (30 s in `make run`/`make serve`).
+    drain_seconds: float = 25.0
     videos: VideoSettings = field(default_factory=VideoSettings)
     # Environment variables the provider rows name (their keys and base URLs).
     environ: Mapping[str, str] = field(default_factory=dict)
@@ -67,7 +72,8 @@ class Settings:
             max_body_bytes=int(env.get("WMGW_MAX_BODY_BYTES", 32 * 1024 * 1024)),
             validate_responses=env.get("WMGW_VALIDATE_RESPONSES", "") == "1",
             key_cache_seconds=float(env.get("WMGW_KEY_CACHE_SECONDS", 2.0)),
-            quota_spare_seconds=float(env.get("WMGW_QUOTA_SPARE_SECONDS", 1.0)),
+            reservation_lease_seconds=float(env.get("WMGW_RESERVATION_LEASE_SECONDS", 30.0)),
+            drain_seconds=float(env.get("WMGW_DRAIN_SECONDS", 25.0)),
             videos=VideoSettings.from_env(env),
             environ=env,
             image_dir=Path(env.get("WMGW_IMAGE_DIR") or data_dir / "images"),

@@ -79,12 +79,14 @@ _checks: dict[int, SchemaCheck] = {}
 def check_for(schema: dict[str, Any]) -> SchemaCheck:
     cached = _checks.get(id(schema))
     if cached is None or cached.schema is not schema:
+        # Connexion adds the spec's `components` to a response schema it hands over, and for
+        # an error schema they hold that very schema again (a cycle the Rust validator cannot
+        # compile). The schema is already dereferenced, so they are not needed.
+        own = {key: value for key, value in schema.items() if key != "components"}
         cached = _checks[id(schema)] = SchemaCheck(
             schema=schema,
-            fast=jsonschema_rs.Draft202012Validator(schema, validate_formats=True),
-            explain=Draft202012Validator(
-                schema, format_checker=Draft202012Validator.FORMAT_CHECKER
-            ),
+            fast=jsonschema_rs.Draft202012Validator(own, validate_formats=True),
+            explain=Draft202012Validator(own, format_checker=Draft202012Validator.FORMAT_CHECKER),
         )
     return cached
 

@@ -1,18 +1,17 @@
-"""Audio transcriptions end to end: route the model, admit against the quota, have the
+"""Audio transcriptions end to end: route the model, admit what the audio can cost, have the
 provider transcribe, and meter the request (one message at least, more when the upstream
-reports token usage)."""
+reports token usage), run and settled by gateway/answers.py."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-import anyio
-
-from domain.errors import GatewayError
+from domain import estimates
+from domain.catalog import ModelEntry
 from domain.metering import Usage
+from gateway.answers import Answer
 from gateway.auth import Caller
-from gateway.chat import metering_headers
-from gateway.metering import Outcome
+from gateway.metering import Claim, Route, Ticket
 from gateway.multipart import Form
 from gateway.routing import route
 from gateway.services import Services
@@ -36,26 +35,45 @@ def transcription_request(form: Form) -> TranscriptionRequest:
     return TranscriptionRequest(form.files["file"], form.fields, parts)
 
 
-async def transcribe(
-    services: Services, caller: Caller, form: Form
-) -> tuple[TranscriptionResult, dict[str, str]]:
-    """The provider's answer and the metering headers, the request settled exactly once."""
+@dataclass
+class TranscriptionRun:
+    """One admitted transcription; it owns the uploaded form until it is done."""
+
+    ticket: Ticket
+    request: TranscriptionRequest
+    model: ModelEntry
+    provider: TranscriptionProvider
+    form: Form
+    result: TranscriptionResult | None = None
+    streamed: bool = False  # a transcript asked as a stream is sent whole, as one body
+
+    async def complete(self) -> Answer:
+        try:
+            self.result = await self.provider.transcribe(self.request, self.model)
+        finally:
+            await self.form.aclose()
+        result = as_stream(self.result) if self.request.streamed else self.result
+        return Answer(result.content, result.media_type)
+
+    async def usage(self) -> Usage:
+        return (self.result.usage if self.result else None) or Usage()
+
+    def delivered(self) -> bool:
+        return self.result is not None
+
+
+def transcription_claim(form: Form) -> Claim:
+    upload = form.files["file"]
+    prompt = str(form.fields.get("prompt") or "")
+    return Claim(prompt_tokens=estimates.audio_tokens(upload.size) + estimates.text_tokens(prompt))
+
+
+async def begin_transcription(services: Services, caller: Caller, form: Form) -> TranscriptionRun:
+    """Route the model (404/403) and admit what the audio can cost (429)."""
     request = transcription_request(form)
     routed = route(services, caller, request.model, "transcription", TranscriptionProvider)
-    admission = await services.meter.admit(caller, charged=not routed.own_key)
-    usage, status, http_status = Usage(), "client_disconnected", 499
-    try:
-        result = await routed.provider.transcribe(request, routed.model)
-        usage, status, http_status = result.usage or Usage(), "completed", 200
-        if request.streamed:
-            result = as_stream(result)
-    except GatewayError as exc:
-        status, http_status = "upstream_error", exc.status
-        raise
-    finally:
-        outcome = Outcome(usage, status, http_status)
-        where = (ENDPOINT, routed.model.slug, routed.model.provider)
-        with anyio.CancelScope(shield=True):
-            allowance = await services.meter.settle(caller, admission, where, outcome)
-    remaining = allowance.remaining if allowance is not None else None
-    return result, metering_headers(outcome.messages, remaining)
+    where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
+    ticket = await services.meter.admit(
+        caller, where, transcription_claim(form), byok=routed.own_key
+    )
+    return TranscriptionRun(ticket, request, routed.model, routed.provider, form)

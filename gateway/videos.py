@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import orjson
 
 from domain.catalog import ModelEntry
 from domain.errors import (
-    GatewayError,
     InternalError,
     NotFound,
     QuotaExceeded,
@@ -36,10 +36,12 @@ from domain.videos import (
     VideoSpec,
     insufficient_seconds_message,
     period_of,
+    poll_after_ms,
     spec_from,
 )
+from gateway.answers import Answer
 from gateway.auth import Caller
-from gateway.metering import Admission, Outcome
+from gateway.metering import Claim, Route, Ticket
 from gateway.routing import route
 from gateway.services import Services
 from gateway.settings import VideoSettings
@@ -59,13 +61,6 @@ def provider_named(services: Services, name: str) -> VideoProvider | None:
     if name not in services.registry.configured:
         return None
     return services.registry.serving(name, VideoProvider)
-
-
-@dataclass(frozen=True)
-class Created:
-    job: Job
-    pool: SecondsPool
-    remaining_messages: int | None
 
 
 def new_job_row(
@@ -100,14 +95,14 @@ def new_job_row(
     }
 
 
-async def create_video(
+async def begin_video(
     services: Services,
     caller: Caller,
     body: Mapping[str, Any],
     reference: ReferenceFile | None,
-) -> Created:
-    """Route (404/403), check the fields (400), draw the seconds (429), admit the request
-    (429), and hand the job to the upstream; the request is metered once whatever happens."""
+) -> VideoRun:
+    """Route (404/403), check the fields (400), draw the seconds and record the job (429),
+    and admit the request (429); the job is handed to the upstream when the run completes."""
     slug = str(body.get("model") or DEFAULT_MODEL)
     model = route(services, caller, slug, "video", VideoProvider).model
     provider = provider_named(services, model.provider)
@@ -117,13 +112,12 @@ async def create_video(
     row = new_job_row(caller, model, spec, settings, time.time())
     pool = await _draw(services, caller, spec, row)
     try:
-        admission = await services.meter.admit(caller)
+        where = Route(ENDPOINT, model.slug, model.provider)
+        ticket = await services.meter.admit(caller, where, Claim(prompt_tokens=0))
     except BaseException:
         await _undo(services, row["id"], row["lease_owner"])
         raise
-    submission = Submission(services, caller, admission, model, row["id"], row["lease_owner"])
-    job, remaining = await submission.run(provider, spec, settings)
-    return Created(job, pool, remaining)
+    return VideoRun(services, ticket, model, provider, spec, pool, row["id"], row["lease_owner"])
 
 
 async def _draw(
@@ -153,37 +147,39 @@ async def _undo(services: Services, job_id: str, owner: str) -> None:
             await store.abandon(conn, job_id, owner)
 
 
-@dataclass(frozen=True)
-class Submission:
-    """An admitted job being handed to the upstream. It is metered exactly once; if the
+@dataclass
+class VideoRun:
+    """An admitted job being handed to the upstream (run by gateway/answers.py). If the
     upstream refuses it or the client leaves first, the job is undone and costs nothing."""
 
     services: Services
-    caller: Caller
-    admission: Admission
+    ticket: Ticket
     model: ModelEntry
+    provider: VideoProvider
+    spec: VideoSpec
+    pool: SecondsPool
     job_id: str
     owner: str
+    answered: bool = False
+    streamed: bool = False
 
-    async def run(
-        self, provider: VideoProvider, spec: VideoSpec, settings: VideoSettings
-    ) -> tuple[Job, int | None]:
+    async def complete(self) -> Answer:
         try:
-            upstream = await provider.create_video(spec, self.model)
-        except GatewayError as exc:
-            await self.undo("upstream_error", exc.status)
-            raise
-        except BaseException:  # the client left before the upstream answered
-            await self.undo("client_disconnected", 499)
+            upstream = await self.provider.create_video(self.spec, self.model)
+        except BaseException:  # refused, or the client left before the upstream answered
+            await _undo(self.services, self.job_id, self.owner)
             raise
         with anyio.CancelScope(shield=True):
-            job = await self._record(upstream, settings)
-            try:
-                remaining = await self.settle("completed", 200, spec.seconds_int)
-            except Exception:  # the job exists upstream: the client must get its id
-                log.exception("video %s: the request could not be metered", self.job_id)
-                remaining = None
-        return job, remaining
+            job = await self._record(upstream, self.services.settings.videos)
+        self.answered = True
+        headers = {}
+        if self.pool.remaining is not None:
+            headers["x-writingmate-video-seconds-remaining"] = str(self.pool.remaining)
+        after = poll_after_ms(job, self.services.settings.videos.poll_seconds)
+        if after is not None:
+            headers["openai-poll-after-ms"] = str(after)
+        content = orjson.dumps(job.as_openai())
+        return Answer(content, headers=headers, video_seconds=self.spec.seconds_int)
 
     async def _record(self, upstream: UpstreamVideo, settings: VideoSettings) -> Job:
         """Remember the upstream's job. Should that fail, the client is told not to retry:
@@ -205,18 +201,11 @@ class Submission:
             headers={"x-should-retry": "false"},
         )
 
-    async def settle(self, status: str, http_status: int, seconds: int = 0) -> int | None:
-        with anyio.CancelScope(shield=True):
-            outcome = Outcome(Usage(), status, http_status, video_seconds=seconds)
-            route_of = (ENDPOINT, self.model.slug, self.model.provider)
-            allowance = await self.services.meter.settle(
-                self.caller, self.admission, route_of, outcome
-            )
-        return allowance.remaining if allowance is not None else None
+    async def usage(self) -> Usage:
+        return Usage()
 
-    async def undo(self, status: str, http_status: int) -> None:
-        await _undo(self.services, self.job_id, self.owner)
-        await self.settle(status, http_status)
+    def delivered(self) -> bool:
+        return self.answered
 
 
 async def retrieve_video(services: Services, caller: Caller, video_id: str) -> Job:

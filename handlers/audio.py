@@ -6,16 +6,19 @@ from typing import Any
 
 from starlette.responses import Response
 
+from gateway.answers import MeteredAnswer
 from gateway.multipart import Form
+from gateway.receipts import admission_headers
 from gateway.services import Services
-from gateway.transcriptions import transcribe
+from gateway.transcriptions import begin_transcription
 
 
 async def create_transcription(
     services: Services, form: Form, token_info: dict[str, Any]
 ) -> Response:
     try:
-        result, headers = await transcribe(services, token_info["caller"], form)
-    finally:
+        run = await begin_transcription(services, token_info["caller"], form)
+    except BaseException:
         await form.aclose()
-    return Response(result.content, media_type=result.media_type, headers=headers)
+        raise
+    return MeteredAnswer(run, admission_headers(run.ticket))

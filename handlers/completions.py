@@ -6,12 +6,14 @@ from typing import Any
 
 from starlette.responses import Response
 
+from gateway.answers import MeteredAnswer
 from gateway.completions import begin_completion
+from gateway.receipts import admission_headers
 from gateway.services import Services
-from handlers.chat import answer
 
 
 async def create_completion(
     services: Services, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Response:
-    return await answer(await begin_completion(services, token_info["caller"], body))
+    run = await begin_completion(services, token_info["caller"], body)
+    return MeteredAnswer(run, admission_headers(run.ticket))

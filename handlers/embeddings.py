@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 
+from gateway.answers import MeteredAnswer
 from gateway.embeddings import begin_embeddings
+from gateway.receipts import admission_headers
 from gateway.services import Services
 
 
@@ -15,5 +16,4 @@ async def create_embedding(
     services: Services, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Response:
     run = await begin_embeddings(services, token_info["caller"], body)
-    response, headers = await run.complete()
-    return Response(orjson.dumps(response), media_type="application/json", headers=headers)
+    return MeteredAnswer(run, admission_headers(run.ticket))

@@ -6,24 +6,23 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
 from connexion import request
-from connexion.context import receive
 from starlette.responses import Response
 
 from domain.errors import NotFound
-from gateway.images import begin_images, links_base, until_disconnect
+from gateway.answers import MeteredAnswer
+from gateway.images import begin_images, links_base
+from gateway.receipts import admission_headers
 from gateway.services import Services
 
 
 async def create_image(
     services: Services, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Response:
-    run = await begin_images(services, token_info["caller"], body)
     url = str(request.url).split("?", 1)[0]
     base = links_base(services.settings.public_url, url, request.url.path)
-    images, headers = await until_disconnect(lambda: run.generate(base), receive)
-    return Response(orjson.dumps(images), media_type="application/json", headers=headers)
+    run = await begin_images(services, token_info["caller"], body, base)
+    return MeteredAnswer(run, admission_headers(run.ticket))
 
 
 async def get_image_file(services: Services, name: str) -> Response:

@@ -5,25 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 
 from gateway import responses
-from gateway.chat import MeteredStream, metering_headers, open_stream
+from gateway.answers import MeteredAnswer
+from gateway.receipts import admission_headers
 from gateway.services import Services
-from handlers.chat import SSE_HEADERS
 
 
 async def create_response(
     services: Services, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Response:
     turn = await responses.begin_response(services, token_info["caller"], body)
-    if body.get("stream"):
-        frames = await open_stream(turn.run, turn.relay)
-        headers = {**SSE_HEADERS, **metering_headers(None, turn.run.remaining)}
-        return MeteredStream(turn.run, frames, headers)
-    response, headers = await turn.complete()
-    return Response(orjson.dumps(response), media_type="application/json", headers=headers)
+    return MeteredAnswer(turn, admission_headers(turn.ticket))
 
 
 async def retrieve_response(

@@ -8,11 +8,11 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 
 from domain.videos import MEDIA_TYPES, Job, ReferenceFile, poll_after_ms
-from gateway.chat import metering_headers
+from gateway.answers import MeteredAnswer
 from gateway.multipart import Form, UploadedFile
+from gateway.receipts import admission_headers
 from gateway.services import Services
-from gateway.videos import create_video as create
-from gateway.videos import retrieve_video, video_content
+from gateway.videos import begin_video, retrieve_video, video_content
 
 DECLARED = frozenset(MEDIA_TYPES.values())  # what the spec declares for the content
 
@@ -53,11 +53,8 @@ async def create_video(
     form: Form | None = None,
 ) -> Response:
     fields, reference = await _fields(body, form)
-    created = await create(services, token_info["caller"], fields, reference)
-    headers = metering_headers(1, created.remaining_messages)
-    if created.pool.remaining is not None:
-        headers["x-writingmate-video-seconds-remaining"] = str(created.pool.remaining)
-    return _video(services, created.job, headers)
+    run = await begin_video(services, token_info["caller"], fields, reference)
+    return MeteredAnswer(run, admission_headers(run.ticket))
 
 
 async def retrieve(services: Services, video_id: str, token_info: dict[str, Any]) -> Response:

@@ -26,7 +26,7 @@ from domain.catalog import ModelEntry
 from domain.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamUnavailable
 from domain.keys import redact
 from providers import rows, upstream
-from providers.base import Chunk
+from providers.base import PARTIAL_USAGE, Chunk
 from providers.rows import Row
 
 API_VERSION = "2023-06-01"
@@ -434,7 +434,10 @@ class StreamTranslator:
 
     def _on_message_start(self, data: Mapping[str, Any]) -> list[Chunk]:
         self.raw_usage.update((data.get("message") or {}).get("usage") or {})
-        return [_chunk({"role": "assistant", "content": ""})]
+        first = _chunk({"role": "assistant", "content": ""})
+        if self.raw_usage:  # the prompt's real count, should the stream be cut short
+            first[PARTIAL_USAGE] = usage(self.raw_usage)
+        return [first]
 
     def _on_content_block_start(self, data: Mapping[str, Any]) -> list[Chunk]:
         index = int(data.get("index") or 0)

@@ -13,6 +13,10 @@ from domain.videos import UpstreamVideo, VideoContent, VideoSpec
 from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
 Chunk = dict[str, Any]
+# A chunk may carry, under this key, the usage an upstream reported before its end (Anthropic
+# reports the prompt in `message_start`), so that a stream cut short is charged by the
+# upstream's counts where it gave them. The gateway never sends it on.
+PARTIAL_USAGE = "wmgw_partial_usage"
 
 
 @runtime_checkable

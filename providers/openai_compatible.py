@@ -68,6 +68,10 @@ class OpenAICompatible:
     client: httpx.AsyncClient
     extra_headers: Mapping[str, str]
     image_api: str | None = None  # the row's `images`: a key of IMAGE_APIS
+    # The field that caps an answer's length, when the gateway sets one itself (the row's
+    # `max_tokens_field`): OpenAI's reasoning models refuse `max_tokens`, and some servers
+    # know only `max_tokens`.
+    max_tokens_field: str = "max_tokens"
 
     def with_api_key(self, api_key: str) -> OpenAICompatible:
         return dataclasses.replace(self, api_key=api_key)
@@ -173,4 +177,5 @@ def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAI
         client=client,
         extra_headers=dict(row.get("headers") or {}),
         image_api=row.get("images"),
+        max_tokens_field=str(row.get("max_tokens_field") or "max_tokens"),
     )

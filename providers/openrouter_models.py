@@ -53,6 +53,7 @@ def catalog_rows(
                 "capabilities": _capabilities(model),
                 "plans": list(plans),
                 "context_length": model.get("context_length"),
+                "max_output_tokens": (model.get("top_provider") or {}).get("max_completion_tokens"),
                 "pricing": {k: str(pricing[k]) for k in ("prompt", "completion") if k in pricing},
             }
         )

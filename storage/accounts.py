@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.tables import api_keys, memberships, plans, users, workspaces
+from storage.tables import api_keys, memberships, plans, pools, users, workspaces
 
 
 def new_id(prefix: str) -> str:
@@ -33,10 +33,23 @@ class KeyOwner:
 
 
 @dataclass(frozen=True, slots=True)
+class Pool:
+    """A message pool shared by workspaces: `messages` per UTC month, or in total."""
+
+    id: str
+    name: str
+    messages: int
+    renewal: str  # monthly | none
+
+
+@dataclass(frozen=True, slots=True)
 class WorkspaceAccess:
     workspace_id: str
     plan: str
     daily_message_limit: int | None
+    daily_image_limit: int | None
+    time_zone: str
+    pool: Pool | None
 
 
 async def create_plan(conn: AsyncConnection, name: str, daily_message_limit: int | None) -> None:
@@ -48,6 +61,20 @@ async def create_plan(conn: AsyncConnection, name: str, daily_message_limit: int
 async def set_plan_limit(conn: AsyncConnection, name: str, daily_message_limit: int | None) -> bool:
     result = await conn.execute(
         update(plans).where(plans.c.name == name).values(daily_message_limit=daily_message_limit)
+    )
+    return result.rowcount == 1
+
+
+async def set_plan_image_limit(conn: AsyncConnection, name: str, limit: int | None) -> bool:
+    result = await conn.execute(
+        update(plans).where(plans.c.name == name).values(daily_image_limit=limit)
+    )
+    return result.rowcount == 1
+
+
+async def set_time_zone(conn: AsyncConnection, workspace_id: str, time_zone: str) -> bool:
+    result = await conn.execute(
+        update(workspaces).where(workspaces.c.id == workspace_id).values(time_zone=time_zone)
     )
     return result.rowcount == 1
 
@@ -198,7 +225,17 @@ async def workspace_access(
 ) -> WorkspaceAccess | None:
     """The workspace and its plan when the user is a member of it, else None."""
     row = await conn.execute(
-        select(workspaces.c.id, workspaces.c.plan, plans.c.daily_message_limit)
+        select(
+            workspaces.c.id,
+            workspaces.c.plan,
+            plans.c.daily_message_limit,
+            plans.c.daily_image_limit,
+            workspaces.c.time_zone,
+            pools.c.id.label("pool_id"),
+            pools.c.name.label("pool_name"),
+            pools.c.messages.label("pool_messages"),
+            pools.c.renewal.label("pool_renewal"),
+        )
         .join(
             memberships,
             and_(
@@ -207,7 +244,20 @@ async def workspace_access(
             ),
         )
         .join(plans, plans.c.name == workspaces.c.plan)
+        .outerjoin(pools, pools.c.id == workspaces.c.pool_id)
         .where(workspaces.c.id == workspace_id)
     )
     found = row.first()
-    return WorkspaceAccess(*found) if found else None
+    if found is None:
+        return None
+    pool = None
+    if found.pool_id is not None:
+        pool = Pool(found.pool_id, found.pool_name, found.pool_messages, found.pool_renewal)
+    return WorkspaceAccess(
+        workspace_id=found.id,
+        plan=found.plan,
+        daily_message_limit=found.daily_message_limit,
+        daily_image_limit=found.daily_image_limit,
+        time_zone=found.time_zone or "UTC",
+        pool=pool,
+    )

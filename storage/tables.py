@@ -70,15 +70,6 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
 
-daily_usage = Table(
-    "daily_usage",
-    metadata,
-    Column("workspace_id", String(40), ForeignKey("workspaces.id"), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("used", Integer, nullable=False, default=0),
-    Column("reserved", Integer, nullable=False, default=0),
-)
-
 ledger = Table(
     "ledger",
     metadata,
@@ -145,15 +136,6 @@ responses = Table(
 # (POST /images/generations reserves `n` before the upstream call, like daily_usage).
 plans.append_column(Column("daily_image_limit", Integer, nullable=True))  # NULL: unlimited
 
-daily_image_usage = Table(
-    "daily_image_usage",
-    metadata,
-    Column("workspace_id", String(40), ForeignKey("workspaces.id"), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("used", Integer, nullable=False, default=0),
-    Column("reserved", Integer, nullable=False, default=0),
-)
-
 # Video generation jobs (`POST /videos`). Times the API reports are unix seconds; the worker's
 # schedule and lease are unix milliseconds. A job holds its lease while one process polls it.
 video_jobs = Table(
@@ -186,15 +168,62 @@ video_jobs = Table(
     Index("ix_video_jobs_workspace", "workspace_id", "created_at"),
 )
 
-# Video seconds drawn per workspace and UTC month; the plan's `monthly_video_seconds` bounds it.
-video_seconds_usage = Table(
-    "video_seconds_usage",
-    metadata,
-    Column("workspace_id", String(40), ForeignKey("workspaces.id"), primary_key=True),
-    Column("period", String(7), primary_key=True),  # YYYY-MM
-    Column("used", Integer, nullable=False),
-)
-
 plans.append_column(Column("monthly_video_seconds", Integer, nullable=True))  # NULL: unlimited
 # Video seconds a request drew (negative on a failed job's refund row).
 ledger.append_column(Column("video_seconds", Integer, nullable=False, server_default="0"))
+
+# The one quota store: what each subject (a workspace, or a pool shared by workspaces) has used
+# and has reserved for requests in flight, per unit (messages, images, video_seconds) and
+# period (a day `YYYY-MM-DD` in the workspace's time zone, a month `YYYY-MM`, or `total`).
+quota_counters = Table(
+    "quota_counters",
+    metadata,
+    Column("subject", String(40), primary_key=True),
+    Column("unit", String(16), primary_key=True),
+    Column("period", String(10), primary_key=True),
+    Column("used", BigInteger, nullable=False, default=0),
+    Column("reserved", BigInteger, nullable=False, default=0),
+)
+
+# One row per admitted request in flight: what it holds in quota_counters, which process owns
+# it and until when (the owner renews its lease; any process settles an expired one), and the
+# usage it had reported at the last renewal.
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("lease_until", BigInteger, nullable=False),  # unix ms
+    Column("workspace_id", String(40), nullable=False),
+    Column("user_id", String(40), nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("endpoint", String(64), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("byok", Boolean, nullable=False),
+    Column("quota_day", Date, nullable=False),
+    Column("holds", JSON, nullable=False),  # [[subject, unit, period, n], ...]
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("cached_tokens", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_reservations_lease", "lease_until"),
+)
+
+# Message pools: a number of messages shared by the workspaces attached to it, on top of each
+# workspace's daily limit; `renewal` is `monthly` (a fresh pool each UTC month) or `none`.
+pools = Table(
+    "pools",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("messages", BigInteger, nullable=False),
+    Column("renewal", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+workspaces.append_column(Column("pool_id", String(40), ForeignKey("pools.id"), nullable=True))
+workspaces.append_column(Column("time_zone", String(64), nullable=False, server_default="UTC"))
+ledger.append_column(Column("cached_discount", Integer, nullable=False, server_default="0"))
+ledger.append_column(Column("images", Integer, nullable=False, server_default="0"))
+ledger.append_column(Column("quota_day", Date, nullable=True))  # the window it was counted in
+Index("ix_ledger_workspace_day", ledger.c.workspace_id, ledger.c.quota_day)

@@ -15,38 +15,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, bindparam, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.quota import VIDEO_SECONDS
 from domain.videos import ACTIVE, FAILED, Job, SecondsPool, UpstreamVideo
-from storage.tables import ledger, plans, video_jobs, video_seconds_usage, workspaces
+from storage import quota
+from storage.tables import ledger, plans, video_jobs, workspaces
 
 ENDPOINT = "videos"
 
-_THIS_POOL = (video_seconds_usage.c.workspace_id == bindparam("w")) & (
-    video_seconds_usage.c.period == bindparam("p")
-)
-_GRANT = (
-    select(plans.c.monthly_video_seconds).where(plans.c.name == bindparam("plan")).scalar_subquery()
-)
-_DRAW = (
-    update(video_seconds_usage)
-    .where(_THIS_POOL)
-    .where(or_(_GRANT.is_(None), video_seconds_usage.c.used + bindparam("n") <= _GRANT))
-    .values(used=video_seconds_usage.c.used + bindparam("n"))
-    .returning(video_seconds_usage.c.used)
-)
-_GIVE_BACK = (
-    update(video_seconds_usage)
-    .where(_THIS_POOL)
-    .values(used=video_seconds_usage.c.used - bindparam("n"))
-)
-_NEW_POOL = {
-    name: dialect.insert(video_seconds_usage)
-    .values(workspace_id=bindparam("w"), period=bindparam("p"), used=0)
-    .on_conflict_do_nothing()
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
+_GRANT = select(plans.c.monthly_video_seconds).where(plans.c.name == bindparam("plan"))
 _ACTIVE = video_jobs.c.status.in_(ACTIVE)
 
 
@@ -55,7 +33,7 @@ def _unleased(now_ms: int) -> Any:
 
 
 async def _grant(conn: AsyncConnection, plan: str) -> int | None:
-    return (await conn.execute(select(_GRANT), {"plan": plan})).scalar()
+    return (await conn.execute(_GRANT, {"plan": plan})).scalar()
 
 
 async def draw_and_create(
@@ -63,22 +41,19 @@ async def draw_and_create(
 ) -> SecondsPool | None:
     """Draw the job's seconds from its workspace's pool for its month and insert the job,
     together; None (and nothing written) when the pool has too few seconds left."""
-    pool = {"w": job["workspace_id"], "p": job["period"]}
-    await conn.execute(_NEW_POOL[conn.dialect.name], pool)
-    drawn = (await conn.execute(_DRAW, {**pool, "n": int(job["seconds"]), "plan": plan})).first()
+    limit = await _grant(conn, plan)
+    drawn = await quota.draw(
+        conn, job["workspace_id"], VIDEO_SECONDS, job["period"], int(job["seconds"]), limit
+    )
     if drawn is None:
         return None
     await conn.execute(video_jobs.insert().values(**job))
-    return SecondsPool(limit=await _grant(conn, plan), used=drawn.used)
+    return SecondsPool(limit=limit, used=drawn.used)
 
 
 async def pool(conn: AsyncConnection, workspace_id: str, plan: str, period: str) -> SecondsPool:
-    used = (
-        await conn.execute(
-            select(video_seconds_usage.c.used).where(_THIS_POOL), {"w": workspace_id, "p": period}
-        )
-    ).scalar()
-    return SecondsPool(limit=await _grant(conn, plan), used=used or 0)
+    counter = await quota.counter(conn, workspace_id, VIDEO_SECONDS, period, None)
+    return SecondsPool(limit=await _grant(conn, plan), used=counter.used)
 
 
 async def abandon(conn: AsyncConnection, job_id: str, owner: str) -> bool:
@@ -92,9 +67,7 @@ async def abandon(conn: AsyncConnection, job_id: str, owner: str) -> bool:
     ).first()
     if gone is None:
         return False
-    await conn.execute(
-        _GIVE_BACK, {"w": gone.workspace_id, "p": gone.period, "n": int(gone.seconds)}
-    )
+    await quota.give_back(conn, gone.workspace_id, VIDEO_SECONDS, gone.period, int(gone.seconds))
     return True
 
 
@@ -229,7 +202,7 @@ async def fail(
     if _count(result) != 1:
         return False
     seconds = int(job.seconds)
-    await conn.execute(_GIVE_BACK, {"w": job.workspace_id, "p": job.period, "n": seconds})
+    await quota.give_back(conn, job.workspace_id, VIDEO_SECONDS, job.period, seconds)
     await conn.execute(ledger.insert().values(**refund_row(job, seconds, now_s)))
     return True
 
@@ -254,6 +227,7 @@ def refund_row(job: Job, seconds: int, now_s: int) -> dict[str, Any]:
         "http_status": 0,
         "duration_ms": 0,
         "created_at": datetime.fromtimestamp(now_s, UTC),
+        "quota_day": datetime.fromtimestamp(now_s, UTC).date(),
         "video_seconds": -seconds,
     }
 

@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from storage import image_usage
+from storage import accounts, quota
 from tests.conftest import Gateway
 
 MODEL = "writingmate/echo-image"
@@ -39,7 +39,7 @@ def png_pixels_decompress(data: bytes) -> int:
 
 
 def set_image_limit(gateway: Gateway, limit: int | None) -> None:
-    gateway.db(lambda conn: image_usage.set_plan_limit(conn, "team", limit))
+    gateway.db(lambda conn: accounts.set_plan_image_limit(conn, "team", limit))
 
 
 def test_b64_json_is_the_default_and_is_a_real_png_of_the_asked_size(gateway: Gateway) -> None:
@@ -162,7 +162,7 @@ def test_each_request_leaves_one_ledger_row(gateway: Gateway) -> None:
     )
     assert (row["status"], row["http_status"], row["messages"]) == ("completed", 200, 1)
     assert row["prompt_tokens"] == 3 and row["usage_estimated"]
-    [day] = gateway.db(lambda conn: image_usage.daily_images(conn, gateway.workspace_id))
+    [day] = gateway.db(lambda conn: quota.counters(conn, gateway.workspace_id, "images"))
     assert (day["used"], day["reserved"]) == (2, 0)
 
 
@@ -200,7 +200,7 @@ def test_concurrent_requests_never_pass_the_image_limit(gateway: Gateway) -> Non
     admitted = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, openai.RateLimitError)]
     assert (len(admitted), len(refused)) == (3, 9)
-    [day] = gateway.db(lambda conn: image_usage.daily_images(conn, gateway.workspace_id))
+    [day] = gateway.db(lambda conn: quota.counters(conn, gateway.workspace_id, "images"))
     assert (day["used"], day["reserved"]) == (6, 0)
 
 

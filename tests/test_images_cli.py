@@ -19,7 +19,8 @@ def test_plan_with_a_daily_image_limit_refuses_the_image_past_it(wmgw) -> None: 
     listed = wmgw("plan", "list").splitlines()
     assert listed[0].split()[:3] == ["name", "daily_message_limit", "daily_image_limit"]
     assert listed[1].split()[:3] == ["starter", "50", "3"]
-    settings = Settings.from_env(wmgw.env)
+    # A plan's limits reach a running gateway once its cached view of the key expires.
+    settings = Settings.from_env({**wmgw.env, "WMGW_KEY_CACHE_SECONDS": "0"})
     with serve_asgi(create_app(settings)) as url:
         client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
         raw = client.images.with_raw_response.generate(

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from storage import image_usage
+from storage import accounts, quota
 from tests.conftest import SERVER_SECRET, run_db, seed
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import server_bin
@@ -32,7 +32,7 @@ def test_image_limit_holds_across_gateways_sharing_one_postgres(
         }
     )
     _, workspace_id, key = seed(settings.database_url, settings.server_secret, daily_limit=None)
-    run_db(database_url, lambda conn: image_usage.set_plan_limit(conn, "team", 10))
+    run_db(database_url, lambda conn: accounts.set_plan_image_limit(conn, "team", 10))
     with ExitStack() as stack:
         urls = [stack.enter_context(serve_asgi(create_app(settings))) for _ in range(3)]
 
@@ -56,5 +56,5 @@ def test_image_limit_holds_across_gateways_sharing_one_postgres(
     admitted = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, openai.RateLimitError)]
     assert (len(admitted), len(refused)) == (3, 21)
-    [day] = run_db(database_url, lambda conn: image_usage.daily_images(conn, workspace_id))
+    [day] = run_db(database_url, lambda conn: quota.counters(conn, workspace_id, "images"))
     assert (day["used"], day["reserved"]) == (9, 0)

@@ -14,7 +14,7 @@ import pytest
 from domain.catalog import ModelEntry
 from domain.images import image_request
 from providers import openai_images
-from storage import image_usage
+from storage import accounts
 from tests.conftest import Gateway
 from tests.fakes.openai_images_upstream import FakeOpenAIImages
 from tests.fakes.openai_upstream import openai_error, rate_limit_error
@@ -197,7 +197,7 @@ def test_dalle_url_is_the_gateways_own_link_never_openais(
 def test_upstream_refusal_reaches_the_client_and_refunds_the_images(
     gateway: Gateway, fake: FakeOpenAIImages
 ) -> None:
-    gateway.db(lambda conn: image_usage.set_plan_limit(conn, "team", 1))
+    gateway.db(lambda conn: accounts.set_plan_image_limit(conn, "team", 1))
     fake.fail(
         400,
         openai_error(

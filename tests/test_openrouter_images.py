@@ -16,7 +16,7 @@ from domain import sealing
 from domain.catalog import ModelEntry
 from domain.images import image_request
 from providers import openrouter_images, openrouter_models
-from storage import image_usage, provider_keys
+from storage import accounts, provider_keys
 from tests.conftest import SERVER_SECRET, Gateway
 from tests.fakes.openrouter_upstream import FakeOpenRouter
 from tests.fakes.pngs import label_of, tiny_png
@@ -124,7 +124,7 @@ def test_n_images_are_n_completions_with_their_tokens_added(
 def test_an_answer_without_an_image_is_a_502_and_counts_nothing(
     gateway: Gateway, fake: FakeOpenRouter
 ) -> None:
-    gateway.db(lambda conn: image_usage.set_plan_limit(conn, "team", 1))
+    gateway.db(lambda conn: accounts.set_plan_image_limit(conn, "team", 1))
     fake.reply("I can only describe it in words.")
     client = gateway.client()
     with pytest.raises(openai.APIStatusError) as failed:
@@ -146,7 +146,7 @@ def test_upstream_out_of_credit_is_503_not_retried(gateway: Gateway, fake: FakeO
 def test_with_the_users_own_key_images_draw_on_no_limit(
     gateway: Gateway, fake: FakeOpenRouter
 ) -> None:
-    gateway.db(lambda conn: image_usage.set_plan_limit(conn, "team", 0))
+    gateway.db(lambda conn: accounts.set_plan_image_limit(conn, "team", 0))
     own = "sk-or-v1-users-own-key"
     sealed = sealing.seal(SERVER_SECRET.encode(), own, gateway.user_id)
     gateway.db(lambda conn: provider_keys.put(conn, gateway.user_id, "openrouter", sealed))

@@ -1,20 +1,18 @@
-"""The plan's daily message limit: checked before the upstream call, atomically."""
+"""The plan's daily message limit: what a request can cost is reserved before the upstream
+call, atomically, and settled to what it used."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import openai
 import pytest
 
-from gateway.app import create_app
-from gateway.settings import Settings
-from storage import usage
-from tests.conftest import SERVER_SECRET, Gateway, seed, wait_for
+from storage import accounts, quota, usage
+from tests.conftest import Gateway
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
-from tests.fakes.server import serve_asgi
 
 HELLO = [{"role": "user", "content": "hi"}]
 
@@ -77,7 +75,14 @@ def test_concurrent_requests_never_pass_the_limit(start_gateway) -> None:  # typ
     assert report[0]["messages"] == 10
 
 
-def test_a_plan_without_a_limit_counts_every_request_and_holds_no_reservation(
+def day_totals(gateway: Gateway) -> tuple[int, int]:
+    """The workspace's messages used and reserved today."""
+    rows = gateway.db(lambda conn: quota.counters(conn, gateway.workspace_id, "messages"))
+    [day] = rows
+    return day["used"], day["reserved"]
+
+
+def test_a_plan_without_a_limit_counts_every_request_and_holds_nothing_after(
     gateway: Gateway,
 ) -> None:
     async def burst() -> None:
@@ -94,58 +99,110 @@ def test_a_plan_without_a_limit_counts_every_request_and_holds_no_reservation(
         await client.close()
 
     asyncio.run(burst())
-    [day] = gateway.db(lambda conn: usage.daily_totals(conn, gateway.workspace_id))
-    assert (day["used"], day["reserved"]) == (20, 0)
+    assert day_totals(gateway) == (20, 0)
     assert len(gateway.ledger()) == 20
 
 
-def day_totals(gateway: Gateway) -> tuple[int, int]:
-    [day] = gateway.db(lambda conn: usage.daily_totals(conn, gateway.workspace_id))
-    return day["used"], day["reserved"]
-
-
-def test_far_from_the_limit_a_worker_keeps_one_spare_message_for_the_next_request(
-    start_gateway,  # type: ignore[no-untyped-def]
+def test_a_request_reserves_its_whole_output_and_gives_back_what_it_did_not_use(
+    start_gateway,
+    fake_openai: FakeOpenAIUpstream,  # type: ignore[no-untyped-def]
 ) -> None:
-    gateway: Gateway = start_gateway(daily_limit=1000)
+    """gpt-5-mini may write 128,000 tokens: 9 messages with the prompt, while it runs."""
+    gateway: Gateway = start_gateway(daily_limit=100)
+    fake_openai.reply("slow", chunk_delay=0.3, chunks=["a", "b", "c"])
     client = gateway.client()
-    seen = [
-        client.chat.completions.with_raw_response.create(
-            model="writingmate/echo", messages=HELLO
-        ).headers["x-writingmate-messages-remaining"]
-        for _ in range(3)
-    ]
-    assert seen == ["999", "998", "997"]  # the spare is not counted as used
-    assert day_totals(gateway) == (3, 1)
-
-
-def test_an_unused_spare_is_given_back(start_gateway) -> None:  # type: ignore[no-untyped-def]
-    gateway: Gateway = start_gateway(daily_limit=1000, env={"WMGW_QUOTA_SPARE_SECONDS": "0.2"})
-    gateway.client().chat.completions.create(model="writingmate/echo", messages=HELLO)
-    assert day_totals(gateway) == (1, 1)
-    assert wait_for(lambda: day_totals(gateway) == (1, 0))
-
-
-def test_near_the_limit_no_spare_is_kept(start_gateway) -> None:  # type: ignore[no-untyped-def]
-    gateway: Gateway = start_gateway(daily_limit=17)  # a spare must leave 16 besides it
-    client = gateway.client()
-    for _ in range(2):
-        client.chat.completions.create(model="writingmate/echo", messages=HELLO)
-    assert day_totals(gateway) == (2, 0)
-
-
-def test_spares_are_given_back_when_the_gateway_stops(
-    tmp_path: Path, migrated_template: Path
-) -> None:
-    shutil.copy(migrated_template, tmp_path / "gateway.db")
-    settings = Settings.from_env(
-        {"WMGW_DATA_DIR": str(tmp_path), "WMGW_SERVER_SECRET": SERVER_SECRET}
-    )
-    user_id, workspace_id, key = seed(
-        settings.database_url, settings.server_secret, daily_limit=1000
-    )
-    with serve_asgi(create_app(settings)) as url:
-        gateway = Gateway(f"{url}/api/openai/v1", key, settings, user_id, workspace_id)
-        gateway.client().chat.completions.create(model="writingmate/echo", messages=HELLO)
-        assert day_totals(gateway) == (1, 1)
+    stream = client.chat.completions.create(model="openai/gpt-5-mini", messages=HELLO, stream=True)
+    first = next(iter(stream))
+    assert first.choices[0].delta is not None
+    assert day_totals(gateway) == (0, 9)
+    list(stream)
     assert day_totals(gateway) == (1, 0)
+
+
+def test_four_concurrent_large_requests_on_a_five_message_plan_count_at_most_five(
+    start_gateway,
+    fake_openai: FakeOpenAIUpstream,  # type: ignore[no-untyped-def]
+) -> None:
+    """Each asks for up to 200,000 output tokens (13 messages). The first is admitted with
+    its allowance lowered to what fits; the others find nothing left while it runs."""
+    gateway: Gateway = start_gateway(daily_limit=5)
+    for _ in range(4):
+        fake_openai.reply("x" * 50, completion_tokens=70_000, delay=0.5)
+
+    async def burst() -> list[object]:
+        client = gateway.async_client()
+        calls = [
+            client.chat.completions.with_raw_response.create(
+                model="openai/gpt-5-mini", messages=HELLO, max_completion_tokens=200_000
+            )
+            for _ in range(4)
+        ]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        await client.close()
+        return results
+
+    results = asyncio.run(burst())
+    admitted = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, openai.RateLimitError)]
+    assert (len(admitted), len(refused)) == (1, 3)
+    lowered = int(admitted[0].headers["x-writingmate-max-tokens"])  # type: ignore[union-attr]
+    [sent] = [r.body for r in fake_openai.requests]
+    assert sent["max_completion_tokens"] == lowered < 5 * 16_000
+    # While the first held the limit, the others were told to retry.
+    assert refused[0].response.headers["x-should-retry"] == "true"  # type: ignore[union-attr]
+    used, reserved = day_totals(gateway)
+    assert used <= 5 and reserved == 0
+    assert sum(row["messages"] for row in gateway.ledger()) == used
+
+
+def test_the_last_message_of_the_day_caps_the_answer_to_fit_it(
+    start_gateway,
+    fake_openai: FakeOpenAIUpstream,  # type: ignore[no-untyped-def]
+) -> None:
+    gateway: Gateway = start_gateway(daily_limit=2)
+    client = gateway.client()
+    client.chat.completions.create(model="writingmate/echo", messages=HELLO)
+    raw = client.chat.completions.with_raw_response.create(
+        model="openai/gpt-5-mini", messages=HELLO
+    )
+    allowance = int(raw.headers["x-writingmate-max-tokens"])
+    assert 15_000 < allowance < 16_000  # one message, less the prompt's estimate
+    assert fake_openai.requests[-1].body["max_completion_tokens"] == allowance
+    assert raw.headers["x-writingmate-messages-remaining"] == "0"
+
+
+def test_a_prompt_that_cannot_fit_what_is_left_is_refused_before_the_upstream(
+    start_gateway,
+    fake_openai: FakeOpenAIUpstream,  # type: ignore[no-untyped-def]
+) -> None:
+    gateway: Gateway = start_gateway(daily_limit=2)
+    huge = [{"role": "user", "content": "word " * 40_000}]  # about 67,000 tokens estimated
+    with pytest.raises(openai.RateLimitError) as refused:
+        gateway.client().chat.completions.create(model="openai/gpt-5-mini", messages=huge)
+    assert refused.value.code == "insufficient_quota"
+    assert refused.value.response.headers["x-should-retry"] == "false"
+    assert "needs at least 5" in refused.value.message
+    assert fake_openai.requests == []
+
+
+def test_every_answer_says_when_the_daily_window_resets(start_gateway) -> None:  # type: ignore[no-untyped-def]
+    gateway: Gateway = start_gateway(daily_limit=3)
+    raw = gateway.client().chat.completions.with_raw_response.create(
+        model="writingmate/echo", messages=HELLO
+    )
+    reset = datetime.fromisoformat(raw.headers["x-writingmate-messages-reset"])
+    now = datetime.now(UTC)
+    assert (reset.hour, reset.minute, reset.utcoffset()) == (0, 0, timedelta(0))
+    assert timedelta(0) < reset - now <= timedelta(days=1)
+
+
+def test_a_workspace_in_another_time_zone_resets_at_its_own_midnight(start_gateway) -> None:  # type: ignore[no-untyped-def]
+    gateway: Gateway = start_gateway(daily_limit=3)
+    gateway.db(lambda conn: accounts.set_time_zone(conn, gateway.workspace_id, "Asia/Tokyo"))
+    raw = gateway.client().chat.completions.with_raw_response.create(
+        model="writingmate/echo", messages=HELLO
+    )
+    reset = datetime.fromisoformat(raw.headers["x-writingmate-messages-reset"])
+    assert reset.utcoffset() == timedelta(hours=9) and (reset.hour, reset.minute) == (0, 0)
+    [row] = gateway.ledger()
+    assert row["quota_day"] == datetime.now(ZoneInfo("Asia/Tokyo")).date()

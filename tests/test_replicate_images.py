@@ -19,7 +19,7 @@ from domain.errors import InvalidRequest, UpstreamError
 from domain.images import image_request
 from gateway.settings import REPO_ROOT
 from providers import replicate
-from storage import image_usage
+from storage import accounts
 from tests.conftest import Gateway
 from tests.fakes.pngs import label_of
 from tests.fakes.replicate_upstream import FakeReplicate
@@ -202,7 +202,7 @@ def test_recraft_makes_n_images_with_n_predictions(gateway: Gateway, fake: FakeR
 def test_a_prediction_past_the_deadline_is_canceled_and_504(
     gateway: Gateway, fake: FakeReplicate
 ) -> None:
-    gateway.db(lambda conn: image_usage.set_plan_limit(conn, "team", 1))
+    gateway.db(lambda conn: accounts.set_plan_image_limit(conn, "team", 1))
     fake.plan(polls=10_000)
     client = gateway.client()
     with pytest.raises(openai.APIStatusError) as timed_out:
@@ -237,7 +237,7 @@ def test_a_client_that_leaves_cancels_its_prediction_and_pays_no_image(
     start_gateway: Callable[..., Gateway], fake: FakeReplicate, tmp_path: Path
 ) -> None:
     gateway = start(start_gateway, fake, write_catalog(tmp_path, deadline=60))
-    gateway.db(lambda conn: image_usage.set_plan_limit(conn, "team", 1))
+    gateway.db(lambda conn: accounts.set_plan_image_limit(conn, "team", 1))
     fake.plan(polls=100_000)
     with pytest.raises(openai.APITimeoutError):
         gateway.client(timeout=0.5).images.generate(

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import accounts
-from storage.tables import plans, video_jobs, video_seconds_usage
+from storage.tables import plans, quota_counters, video_jobs
 from tests.conftest import Gateway
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.openai_videos_upstream import content_bytes
@@ -42,7 +42,9 @@ def set_grant(gateway: Gateway, seconds: int | None) -> None:
 
 def pool_used(gateway: Gateway) -> int:
     async def work(conn: AsyncConnection) -> int:
-        used = await conn.scalar(select(video_seconds_usage.c.used))
+        used = await conn.scalar(
+            select(quota_counters.c.used).where(quota_counters.c.unit == "video_seconds")
+        )
         return int(used or 0)
 
     return gateway.db(work)
@@ -421,7 +423,7 @@ def test_exhausted_daily_messages_refuse_a_video_and_keep_its_seconds(
     assert raw.headers["x-writingmate-messages-remaining"] == "0"
     with pytest.raises(openai.RateLimitError) as caught:
         client.videos.create(model=ECHO, prompt="Two", seconds="8")
-    assert "messages for today" in caught.value.message
+    assert "daily message limit is used up" in caught.value.message
     assert pool_used(gateway) == 4
 
     async def jobs(conn: AsyncConnection) -> int:

@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.cli.common import CliError, Subparsers, group, table
 from gateway.settings import Settings
-from storage import accounts, image_usage, videos
+from storage import accounts, videos
 
 
 async def plan_create(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
     await accounts.create_plan(conn, args.name, args.daily_messages)
     if args.daily_images is not None:
-        await image_usage.set_plan_limit(conn, args.name, args.daily_images)
+        await accounts.set_plan_image_limit(conn, args.name, args.daily_images)
     print(args.name)
     return 0
 
@@ -22,7 +22,7 @@ async def plan_create(conn: AsyncConnection, args: argparse.Namespace, _s: Setti
 async def plan_set_image_limit(
     conn: AsyncConnection, args: argparse.Namespace, _s: Settings
 ) -> int:
-    if not await image_usage.set_plan_limit(conn, args.name, args.daily_images):
+    if not await accounts.set_plan_image_limit(conn, args.name, args.daily_images):
         raise CliError(f"no plan {args.name!r}")
     return 0
 

@@ -1,0 +1,310 @@
+"""The HTTP answer of one admitted request: the only place that runs it, watches its client,
+ends it and settles it.
+
+A `MeteredAnswer` is returned by a handler once the request is admitted. When the server calls
+it, it runs the request (`MeteredRun`), either as one body or as an SSE stream, while watching
+the client: a client that leaves cancels the upstream call, and the server's graceful deadline
+stops it too (`Ticket.stop`). However it ends, the request is settled once, before the last
+bytes go out, so a client that saw the end finds its ledger row written:
+
+    answered        the body, or the stream's last frames, with the receipt's headers
+    failed first    a JSON error with its status, the request charged nothing
+    failed later    the stream's error event, charged for what it produced
+    client left     nothing more to send, charged for what was produced
+    server stopped  503 (or the stream's error event), charged for what was delivered
+
+Streams: one task runs the request and queues frames; this response's own task sends every
+frame ready at that moment in one write (a fast upstream's events, or a busy gateway's, leave
+together instead of one send each), and the producer stops reading ahead once MAX_BUFFERED
+bytes wait for a slow client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, cast
+
+import anyio
+import orjson
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from domain import charges
+from domain.charges import Ending
+from domain.errors import GatewayError, InternalError, UpstreamUnavailable
+from domain.metering import Usage
+from gateway.metering import Receipt, Ticket
+from gateway.receipts import receipt_headers
+
+log = logging.getLogger("wmgw.requests")
+MAX_BUFFERED = 1 << 18
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+SSE_MEDIA_TYPE = b"text/event-stream; charset=utf-8"
+
+
+@dataclass
+class Answer:
+    """A request's whole answer, and what it produced besides tokens."""
+
+    content: bytes
+    media_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    images: int = 0
+    video_seconds: int = 0
+
+
+class MeteredRun(Protocol):
+    """An admitted request, as this module runs it."""
+
+    @property
+    def ticket(self) -> Ticket: ...
+
+    @property
+    def streamed(self) -> bool: ...
+
+    async def complete(self) -> Answer:
+        """The whole answer (a request that is not streamed)."""
+
+    async def usage(self) -> Usage:
+        """What the request has produced so far (the upstream's counts where it reported
+        them, else an estimate)."""
+
+    def delivered(self) -> bool:
+        """Whether any output has been produced for the client."""
+
+
+class StreamedRun(MeteredRun, Protocol):
+    """An admitted request that can also answer as an SSE stream."""
+
+    async def open(self) -> None:
+        """Start the stream and wait for its first output; a failure raised here reaches the
+        client as an ordinary JSON error with its status."""
+
+    def frames(self) -> AsyncIterator[bytes]:
+        """The stream's frames after `open`; a GatewayError raised here ends it."""
+
+    async def ending_frames(self, ending: Ending, error: GatewayError | None) -> list[bytes]:
+        """The stream's last frames, once the request is settled ([DONE], the final events,
+        or the error event)."""
+
+
+SHUTTING_DOWN = UpstreamUnavailable(
+    "The gateway is restarting and stopped this request; send it again.",
+    code="server_shutting_down",
+    headers={"x-should-retry": "true"},
+)
+
+
+class _Watch:
+    """Cancels the request's work when its client leaves or the server stops it."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        self.ticket = ticket
+        self.client_left = False
+        self.scope: anyio.CancelScope | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    def guard(self, scope: anyio.CancelScope, receive: Receive) -> None:
+        self.scope = scope
+        self.ticket.on_stop(scope.cancel)
+        self._listener = asyncio.get_running_loop().create_task(self._listen(receive))
+
+    async def _listen(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.client_left = True
+        if self.scope is not None:
+            self.scope.cancel()
+
+    def release(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+
+    @property
+    def stopped(self) -> bool:
+        return self.ticket.stop_reason is not None and not self.client_left
+
+
+async def _ending(
+    run: MeteredRun, watch: _Watch, answer: Answer | None, error: GatewayError | None, bug: bool
+) -> Ending:
+    usage = await run.usage()
+    delivered = run.delivered()
+    if watch.client_left:
+        return Ending(charges.CLIENT_DISCONNECTED, 499, usage, delivered)
+    if watch.stopped:
+        return Ending(charges.SHUTDOWN, 503, usage, delivered)
+    if bug:
+        return Ending(charges.GATEWAY_ERROR, 500, usage, delivered)
+    if error is not None:
+        status = charges.INTERRUPTED if delivered else charges.UPSTREAM_ERROR
+        return Ending(status, error.status, usage, delivered)
+    assert answer is not None or run.streamed
+    images = answer.images if answer else 0
+    seconds = answer.video_seconds if answer else 0
+    return Ending(charges.COMPLETED, 200, usage, True, images=images, video_seconds=seconds)
+
+
+def _internal(ticket: Ticket) -> InternalError:
+    log.exception("request %s failed inside the gateway", ticket.request_id)
+    return InternalError(f"The gateway failed on this request ({ticket.request_id}).")
+
+
+async def send_error(send: Send, error: GatewayError, headers: Mapping[str, str]) -> None:
+    body = orjson.dumps(error.body())
+    raw = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.encode(), v.encode()) for k, v in {**headers, **error.headers}.items()),
+    ]
+    await send({"type": "http.response.start", "status": error.status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class MeteredAnswer(Response):
+    def __init__(self, run: MeteredRun, headers: Mapping[str, str] | None = None) -> None:
+        self.run = run
+        self.status_code = 200
+        self.background = None
+        self.extra = dict(headers or {})
+        self.init_headers({})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.run.streamed:
+            await _Stream(cast(StreamedRun, self.run), self.extra).answer(receive, send)
+        else:
+            await self._whole(receive, send)
+
+    async def _whole(self, receive: Receive, send: Send) -> None:
+        run, ticket = self.run, self.run.ticket
+        watch = _Watch(ticket)
+        answer, error, bug = None, None, False
+        with anyio.CancelScope() as scope:
+            watch.guard(scope, receive)
+            try:
+                answer = await run.complete()
+            except GatewayError as exc:
+                error = exc
+            except Exception:
+                error, bug = _internal(ticket), True
+        watch.release()
+        ending = await _ending(run, watch, answer, error, bug)
+        receipt = await ticket.settle(ending)
+        headers = receipt_headers(ticket, receipt)
+        if watch.client_left:
+            return
+        if watch.stopped:
+            error = SHUTTING_DOWN
+        if error is not None or answer is None:
+            await send_error(send, error or SHUTTING_DOWN, self.extra)
+            return
+        await _send_answer(send, answer, {**self.extra, **headers, **answer.headers})
+
+
+async def _send_answer(send: Send, answer: Answer, headers: Mapping[str, str]) -> None:
+    raw = [
+        (b"content-type", answer.media_type.encode()),
+        (b"content-length", str(len(answer.content)).encode()),
+        *((k.encode(), v.encode()) for k, v in headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": raw})
+    await send({"type": "http.response.body", "body": answer.content})
+
+
+class _Stream:
+    def __init__(self, run: StreamedRun, headers: Mapping[str, str]) -> None:
+        self.run = run
+        self.headers = headers
+        self.watch = _Watch(run.ticket)
+        self.pending: list[bytes] = []
+        self.buffered = 0
+        self.ready = asyncio.Event()
+        self.drained = asyncio.Event()
+        self.opened = False
+        self.failure: GatewayError | None = None
+        self.receipt: Receipt | None = None
+
+    async def answer(self, receive: Receive, send: Send) -> None:
+        producer = asyncio.get_running_loop().create_task(self._produce(receive))
+        try:
+            await self._send_all(producer, send)
+        finally:
+            self.watch.release()
+            if not producer.done():
+                # The server cancelled us (past its graceful timeout): stop the producer, which
+                # still settles the request.
+                self.watch.client_left = True
+                if self.watch.scope is not None:
+                    self.watch.scope.cancel()
+                await asyncio.gather(producer, return_exceptions=True)
+
+    async def _send_all(self, producer: asyncio.Task[None], send: Send) -> None:
+        started = False
+        while not (producer.done() and not self.pending):
+            await self.ready.wait()
+            self.ready.clear()
+            if self.watch.client_left:
+                break
+            if not started and self.opened:
+                await self._start(send)
+                started = True
+            if started and self.pending:
+                await send({"type": "http.response.body", "body": self._take(), "more_body": True})
+        producer.result()
+        if self.watch.client_left:
+            return
+        if not started:
+            await send_error(send, self.failure or SHUTTING_DOWN, self.headers)
+            return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _start(self, send: Send) -> None:
+        headers = {**SSE_HEADERS, **self.headers}
+        raw = [(b"content-type", SSE_MEDIA_TYPE)]
+        raw += [(k.encode(), v.encode()) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": 200, "headers": raw})
+
+    def _take(self) -> bytes:
+        batch = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
+        self.pending.clear()
+        self.buffered = 0
+        self.drained.set()
+        return batch
+
+    async def _push(self, frame: bytes) -> None:
+        self.pending.append(frame)
+        self.buffered += len(frame)
+        self.ready.set()
+        if self.buffered > MAX_BUFFERED:
+            self.drained.clear()
+            await self.drained.wait()
+
+    async def _produce(self, receive: Receive) -> None:
+        run, ticket = self.run, self.run.ticket
+        error, bug = None, False
+        try:
+            with anyio.CancelScope() as scope:
+                self.watch.guard(scope, receive)
+                try:
+                    await run.open()
+                    self.opened = True
+                    self.ready.set()
+                    async for frame in run.frames():
+                        await self._push(frame)
+                except GatewayError as exc:
+                    error = exc
+                except Exception:
+                    error, bug = _internal(ticket), True
+            ending = await _ending(run, self.watch, None, error, bug)
+            await ticket.settle(ending)
+            if not self.opened or self.watch.client_left:
+                self.failure = SHUTTING_DOWN if self.watch.stopped else error
+                return
+            final = SHUTTING_DOWN if self.watch.stopped else error
+            for frame in await run.ending_frames(ending, final):
+                self.pending.append(frame)
+        finally:
+            self.ready.set()

@@ -1,0 +1,53 @@
+"""The metering headers a client reads: what a request counted and what is left.
+
+    x-writingmate-messages-counted     messages this request counted (0 on your own key)
+    x-writingmate-messages-remaining   messages left today under the daily limit
+    x-writingmate-messages-reset       when today's window ends (RFC 3339, workspace time zone)
+    x-writingmate-pool-remaining       messages left in the workspace's pool
+    x-writingmate-images-counted       images counted (POST /images/generations)
+    x-writingmate-images-remaining     images left today
+    x-writingmate-max-tokens           the output allowance the gateway sent upstream, when it
+                                       lowered the request's own to fit what is left
+    x-writingmate-byok                 `true`: served on your own upstream key, not counted
+
+A stream's headers go out before it has ended, so they carry what admission left
+(`-remaining` after this request's reservation) and no `-counted`.
+"""
+
+from __future__ import annotations
+
+from domain.quota import IMAGES, MESSAGES, next_reset
+from gateway.metering import Receipt, Ticket
+
+POOL = "pool"
+
+
+def admission_headers(ticket: Ticket) -> dict[str, str]:
+    headers = _common(ticket)
+    for kind, name in ((MESSAGES, "messages"), (POOL, "pool"), (IMAGES, "images")):
+        counter = ticket.counter(kind)
+        if counter is not None and counter.remaining is not None:
+            headers[f"x-writingmate-{name}-remaining"] = str(counter.remaining)
+    return headers
+
+
+def receipt_headers(ticket: Ticket, receipt: Receipt) -> dict[str, str]:
+    headers = _common(ticket)
+    headers["x-writingmate-messages-counted"] = str(receipt.messages)
+    if ticket.claim.images:
+        headers["x-writingmate-images-counted"] = str(receipt.images)
+    for kind, name in ((MESSAGES, "messages"), (POOL, "pool"), (IMAGES, "images")):
+        left = receipt.remaining.get(kind)
+        if left is not None:
+            headers[f"x-writingmate-{name}-remaining"] = str(left)
+    return headers
+
+
+def _common(ticket: Ticket) -> dict[str, str]:
+    if ticket.byok:
+        return {"x-writingmate-byok": "true"}
+    reset = next_reset(time_zone=ticket.caller.time_zone)
+    headers = {"x-writingmate-messages-reset": reset.isoformat()}
+    if ticket.output_allowance is not None:
+        headers["x-writingmate-max-tokens"] = str(ticket.output_allowance)
+    return headers
