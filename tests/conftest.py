@@ -233,6 +233,7 @@ def wmgw(tmp_path: Path):  # type: ignore[no-untyped-def]
         return done.stdout.strip()
 
     run.env = env  # type: ignore[attr-defined]
+    run.env_database_url = lambda: Settings.from_env(env).database_url  # type: ignore[attr-defined]
     return run
 
 

@@ -10,13 +10,13 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.cli import byok, keys, models, plans, usage, users, workspaces
+from gateway.cli import byok, keys, models, plans, pools, usage, users, workspaces
 from gateway.cli.common import CliError, Command
 from gateway.settings import Settings
 from storage.engine import create_engine
 from storage.migrate import upgrade
 
-GROUPS = (plans, workspaces, users, keys, models, byok, usage)
+GROUPS = (plans, pools, workspaces, users, keys, models, byok, usage)
 
 
 def _parser() -> argparse.ArgumentParser:
