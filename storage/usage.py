@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -140,29 +140,6 @@ def release(conn: Connection, workspace_id: str, day: date, n: int) -> None:
 def record(conn: Connection, row: LedgerRow) -> None:
     """A ledger row for a request that draws on no limit (the user's own upstream key)."""
     _LEDGER_INSERT.execute(conn, row.values())
-
-
-async def daily_report(
-    conn: AsyncConnection, workspace_id: str | None = None, since: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Requests, tokens and messages per workspace and UTC day, from the ledger."""
-    day = func.date(ledger.c.created_at).label("day")
-    query = select(
-        ledger.c.workspace_id,
-        day,
-        func.count().label("requests"),
-        func.sum(ledger.c.prompt_tokens).label("prompt_tokens"),
-        func.sum(ledger.c.completion_tokens).label("completion_tokens"),
-        func.sum(ledger.c.cached_tokens).label("cached_tokens"),
-        func.sum(ledger.c.messages).label("messages"),
-        func.sum(ledger.c.video_seconds).label("video_seconds"),
-    ).group_by(ledger.c.workspace_id, day)
-    if workspace_id:
-        query = query.where(ledger.c.workspace_id == workspace_id)
-    if since:
-        query = query.where(ledger.c.created_at >= since)
-    rows = await conn.execute(query.order_by(day, ledger.c.workspace_id))
-    return [dict(r._mapping) for r in rows]
 
 
 async def daily_totals(conn: AsyncConnection, workspace_id: str) -> list[dict[str, Any]]:

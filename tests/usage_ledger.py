@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlalchemy
 
+from domain.quota import quota_day
+from domain.usage_period import Period
 from storage import usage
 from storage.engine import sync_url
 from tests.conftest import Gateway
@@ -69,3 +71,7 @@ def sums(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
         for name in ("prompt_tokens", "completion_tokens", "cached_tokens", "video_seconds"):
             totals[name] += row[name]
     return totals
+
+
+def period_today() -> Period:
+    return Period(quota_day(), quota_day())
