@@ -26,8 +26,8 @@ class Period:
 
 
 def asked(start: date | None, end: date | None, today: date, days: int = DEFAULT_DAYS) -> Period:
-    """The period a report asks for: from `start` to `end`, which default to the `days` days
-    (30) up to `end`, and to today."""
+    """From `start` to `end`, both included. `end` defaults to today, and `start` to `days`
+    days up to `end`: the last 30 days up to today when neither is given."""
     end = end or today
     start = start or end - timedelta(days=days - 1)
     return checked(Period(start, end))
