@@ -16,13 +16,12 @@ from storage import image_usage
 from tests.conftest import SERVER_SECRET, run_db, seed
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import server_bin
-from tests.test_postgres import database_url, postgres_server  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed")
 
 
 def test_image_limit_holds_across_gateways_sharing_one_postgres(
-    database_url: str,  # noqa: F811
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     settings = Settings.from_env(
