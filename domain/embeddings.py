@@ -20,15 +20,23 @@ from domain.errors import InvalidRequest, UpstreamError
 from domain.metering import Usage
 
 Inputs = list[str | list[int]]  # all texts, or all token-id lists
+NOT_TOKENS = "`input` holds token ids that are not cl100k_base tokens."
 
 
 def inputs(raw: Any) -> Inputs:
     """The request's `input` as a list of texts or a list of token-id lists."""
     if isinstance(raw, str):
         return [raw]
-    if raw and all(isinstance(item, int) for item in raw):
-        return [list(raw)]
-    return [item if isinstance(item, str) else list(item) for item in raw]
+    if raw and not any(isinstance(item, str | list) for item in raw):
+        return [_token_ids(raw)]
+    return [item if isinstance(item, str) else _token_ids(item) for item in raw]
+
+
+def _token_ids(items: list[Any]) -> list[int]:
+    # The JSON parser reads an integer beyond 64 bits as a float: no such number is a token.
+    if not all(isinstance(item, int) for item in items):
+        raise InvalidRequest(NOT_TOKENS, param="input", code="invalid_value")
+    return list(items)
 
 
 def decoded(ids: list[int]) -> str | None:
@@ -47,11 +55,7 @@ def texts(raw: Any) -> list[str]:
     for item in inputs(raw):
         text = item if isinstance(item, str) else decoded(item)
         if text is None:
-            raise InvalidRequest(
-                "`input` holds token ids that are not cl100k_base tokens.",
-                param="input",
-                code="invalid_value",
-            )
+            raise InvalidRequest(NOT_TOKENS, param="input", code="invalid_value")
         result.append(text)
     return result
 

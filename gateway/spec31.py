@@ -8,7 +8,9 @@ Connexion 3.3 knows only the 2.0 and 3.0 meta-schemas (spec-first/connexion#1396
    openapi-spec-validator instead);
 2. provides a `validator_map` whose JSON body validators use Draft 2020-12, cached per schema,
    and turn Connexion's 500 on undecodable bodies into a 400 that names the problem
-   (`multipart/form-data` bodies: gateway/multipart.py).
+   (`multipart/form-data` bodies: gateway/multipart.py);
+3. checks query, path and header parameters with Draft 2020-12 and its formats too (Draft 4
+   has no `format: date`), a bad one being a 400 that names it.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import jsonschema_rs
 import orjson
 from connexion.datastructures import MediaTypeDict
 from connexion.spec import OpenAPISpecification
+from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
     JSONRequestBodyValidator,
     JSONResponseBodyValidator,
+    ParameterValidator,
 )
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
@@ -182,8 +186,23 @@ class JSON2020ResponseBodyValidator(JSONResponseBodyValidator):
         super()._validate(body)
 
 
+class Parameter2020Validator(ParameterValidator):
+    @staticmethod
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
+    ) -> str | None:
+        if value is None or (is_nullable(param) and is_null(value)):
+            return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
+        error = check_for(param.get("schema", param)).first_error(value)
+        if error is None:
+            return None
+        name = param["name"]
+        raise InvalidRequest(message_of(error, name), param=name, code="invalid_value")
+
+
 VALIDATOR_MAP_2020 = {
     **VALIDATOR_MAP,
+    "parameter": Parameter2020Validator,
     "body": MediaTypeDict(
         {
             **VALIDATOR_MAP["body"],

@@ -103,6 +103,11 @@ async def list_workspaces(conn: AsyncConnection) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in rows]
 
 
+async def workspace_exists(conn: AsyncConnection, workspace_id: str) -> bool:
+    found = await conn.execute(select(workspaces.c.id).where(workspaces.c.id == workspace_id))
+    return found.first() is not None
+
+
 async def create_user(conn: AsyncConnection, email: str, name: str | None = None) -> str:
     user_id = new_id("user")
     await conn.execute(users.insert().values(id=user_id, email=email, name=name, created_at=now()))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.direct import Direct
@@ -48,27 +48,6 @@ def record(conn: Connection, row: LedgerRow) -> None:
     _INSERT.execute(conn, row.values())
 
 
-async def daily_report(
-    conn: AsyncConnection, workspace_id: str | None = None, since: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Requests, tokens and messages per workspace and quota day, from the ledger."""
-    day = ledger.c.quota_day.label("day")
-    query = select(
-        ledger.c.workspace_id,
-        day,
-        func.count().label("requests"),
-        func.sum(ledger.c.prompt_tokens).label("prompt_tokens"),
-        func.sum(ledger.c.completion_tokens).label("completion_tokens"),
-        func.sum(ledger.c.cached_tokens).label("cached_tokens"),
-        func.sum(ledger.c.messages).label("messages"),
-        func.sum(ledger.c.video_seconds).label("video_seconds"),
-    ).group_by(ledger.c.workspace_id, day)
-    if workspace_id:
-        query = query.where(ledger.c.workspace_id == workspace_id)
-    if since:
-        query = query.where(ledger.c.created_at >= since)
-    rows = await conn.execute(query.order_by(day, ledger.c.workspace_id))
-    return [dict(r._mapping) for r in rows]
 
 
 async def ledger_rows(conn: AsyncConnection, request_id: str | None = None) -> list[dict[str, Any]]:

@@ -145,6 +145,18 @@ def test_any_integers_are_token_ids_the_echo_model_embeds(gateway: Gateway) -> N
     assert response.usage.prompt_tokens == 4
 
 
+@pytest.mark.parametrize("model", [ECHO, SMALL])
+def test_a_token_id_beyond_64_bits_or_with_a_fraction_is_a_400_naming_input(
+    gateway: Gateway, model: str
+) -> None:
+    huge = -37863155082054108940348912828416  # the JSON parser would read it as a float
+    for tokens in ([5, huge], [[5], [huge]], [5.0], [[5.0]]):
+        with gateway.http() as http:
+            response = http.post("/embeddings", json={"model": model, "input": tokens})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["param"].startswith("input")
+
+
 def test_unknown_model_is_404(gateway: Gateway) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         gateway.client().embeddings.create(model="nobody/nothing", input="x")

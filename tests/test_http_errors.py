@@ -78,3 +78,11 @@ def test_reference_page_loads_its_scripts_locally(gateway: Gateway) -> None:
         page = http.get("/reference/").text
         assert "./swagger-ui-bundle.js" in page and "https://" not in page
         assert http.get("/reference/swagger-ui-bundle.js").status_code == 200
+
+
+def test_a_bad_query_parameter_is_400_naming_it(gateway: Gateway) -> None:
+    with gateway.http() as http:
+        response = http.get("/videos/video_123/content", params={"variant": "poster"})
+    error = assert_openai_error(response, 400)
+    assert (error["param"], error["code"]) == ("variant", "invalid_value")
+    assert "poster" in error["message"] and "\n" not in error["message"]

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not 
 
 
 def test_image_limit_holds_across_gateways_sharing_one_postgres(
-    database_url: str,  # noqa: F811
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     settings = Settings.from_env(

@@ -13,9 +13,11 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import Settings
 from storage import quota, usage
+from storage.usage_reports import usage_by
 from tests.conftest import SERVER_SECRET, run_db, seed
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import server_bin
+from tests.usage_ledger import period_today
 
 pytestmark = pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed")
 
@@ -61,7 +63,7 @@ def test_limit_holds_across_gateways_sharing_one_postgres(database_url: str, tmp
     admitted = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, openai.RateLimitError)]
     assert (len(admitted), len(refused)) == (12, 48)
-    report = run_db(database_url, lambda conn: usage.daily_report(conn, workspace_id))
+    report = run_db(database_url, lambda conn: usage_by(conn, "day", period_today(), workspace_id))
     assert report[0]["messages"] == 12 and report[0]["requests"] == 12
 
 

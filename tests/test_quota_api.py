@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 import openai
 import pytest
 
-from storage import accounts, quota, usage
+from storage import accounts, quota
+from storage.usage_reports import usage_by
 from tests.conftest import Gateway
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.usage_ledger import period_today
 
 HELLO = [{"role": "user", "content": "hi"}]
 
@@ -71,7 +73,7 @@ def test_concurrent_requests_never_pass_the_limit(start_gateway) -> None:  # typ
     admitted = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, openai.RateLimitError)]
     assert len(admitted) == 10 and len(refused) == 30
-    report = gateway.db(lambda conn: usage.daily_report(conn, gateway.workspace_id))
+    report = gateway.db(lambda conn: usage_by(conn, "day", period_today(), gateway.workspace_id))
     assert report[0]["messages"] == 10
 
 

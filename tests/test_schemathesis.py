@@ -9,12 +9,15 @@ from pathlib import Path
 from tests.conftest import Gateway
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+CONFIG = Path(__file__).parent / "schemathesis.toml"
 
 
 def test_schemathesis_finds_no_failure_in_any_operation(gateway: Gateway) -> None:
     result = subprocess.run(
         [
             str(SCHEMATHESIS),
+            "--config-file",
+            str(CONFIG),
             "run",
             f"{gateway.base_url}/openapi.json",
             "--checks",

@@ -111,6 +111,16 @@ def test_chat_operation_uses_the_chat_schemas():
     assert payload[0]["$ref"].endswith("/CreateChatCompletionStreamResponse")
 
 
+def test_usage_operation_is_published_with_its_examples_valid():
+    operation = DOC["paths"]["/usage"]["get"]
+    assert operation["tags"] == ["Usage"] and "security" not in operation  # the bearer key
+    ok = operation["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"]["$ref"].endswith("/UsageReport")
+    for example in ok["examples"].values():
+        assert errors("UsageReport", example["value"]) == []
+    assert errors("UsageReport", {**example["value"], "start_date": "2026-02-30"}) != []
+
+
 # --------------------------------------------------------------------------- requests
 
 WEATHER_TOOL = {

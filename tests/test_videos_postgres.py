@@ -30,7 +30,7 @@ pytestmark = [
 
 @pytest.fixture
 def gateways(
-    database_url: str,  # noqa: F811
+    database_url: str,
     fake_openai: FakeOpenAIUpstream,
     tmp_path: Any,
 ) -> Iterator[tuple[list[str], str, str]]:
