@@ -36,6 +36,7 @@ from tests.fakes.gemini_upstream import FakeGeminiUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import local_postgres
+from tests.services.redis import local_redis
 
 T = TypeVar("T")
 WMGW = Path(sys.executable).parent / "wmgw"
@@ -254,3 +255,10 @@ def database_url(postgres_server: str) -> str:
     url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A private Redis server on loopback (tests/services/redis.py): its URL."""
+    with local_redis() as url:
+        yield url
