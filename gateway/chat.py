@@ -17,9 +17,11 @@ from starlette.types import Receive, Scope, Send
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, UpstreamError
 from domain.metering import Usage
+from domain.ratelimit import Reservation
 from domain.tokens import estimate_prompt_tokens, estimate_tokens
 from gateway.auth import Caller
 from gateway.metering import Admission, Meter, Outcome
+from gateway.rate_limits import RateLimits, placeholder_token_estimate
 from gateway.routing import route
 from gateway.services import Services
 from gateway.sse_response import SSEResponse
@@ -140,6 +142,8 @@ class ChatRun:
     relabel: Relabel
     settled: bool = False
     endpoint: str = ENDPOINT  # as the ledger names it; other APIs built on chat set their own
+    rate_limits: RateLimits | None = None
+    tokens: Reservation | None = None  # reserved against the key's tokens per minute
 
     @property
     def remaining(self) -> int | None:
@@ -157,6 +161,9 @@ class ChatRun:
         route = (self.endpoint, self.model.slug, self.model.provider)
         with anyio.CancelScope(shield=True):
             usage = await self.relabel.measured_usage(self.body)
+            if self.rate_limits is not None:
+                used = 0 if status == "upstream_error" else usage.total_tokens
+                await self.rate_limits.settle_tokens(self.caller, self.tokens, used)
             outcome = Outcome(usage, status, http_status)
             allowance = await self.meter.settle(self.caller, self.admission, route, outcome)
         return allowance.remaining if allowance is not None else None
@@ -186,7 +193,14 @@ async def begin_chat(
     user's own key for the model's provider (BYOK), the request goes out with that key and
     draws on no limit."""
     routed = route(services, caller, body["model"], "chat", ChatProvider)
-    admission = await services.meter.admit(caller, charged=not routed.own_key)
+    rates = services.rate_limits
+    estimate = placeholder_token_estimate(body) if caller.tpm_limit else 0
+    tokens = await rates.reserve_tokens(caller, estimate)
+    try:
+        admission = await services.meter.admit(caller, charged=not routed.own_key)
+    except GatewayError:
+        await rates.settle_tokens(caller, tokens, 0)
+        raise
     return ChatRun(
         caller=caller,
         body=body,
@@ -196,6 +210,8 @@ async def begin_chat(
         admission=admission,
         relabel=Relabel(model=routed.model.slug),
         endpoint=endpoint,
+        rate_limits=rates,
+        tokens=tokens,
     )
 
 

@@ -12,6 +12,7 @@ from gateway.auth import Authenticator
 from gateway.catalog_file import load_catalog
 from gateway.image_store import ImageStore
 from gateway.metering import Meter
+from gateway.rate_limits import RateLimits, rate_limits_for
 from gateway.settings import Settings
 from providers.registry import Registry, build_registry
 from providers.transport import LeanTransport
@@ -31,6 +32,7 @@ class Services:
     auth: Authenticator
     meter: Meter
     image_store: ImageStore
+    rate_limits: RateLimits
 
     async def load_synced_models(self) -> None:
         """Add the model lists synced by `wmgw models sync-openrouter` to the catalog."""
@@ -41,6 +43,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await self.rate_limits.aclose()
         await self.meter.aclose()
         await self.engine.dispose()
 
@@ -64,6 +67,7 @@ def build_services(settings: Settings) -> Services:
     catalog_file = load_catalog(settings.catalog_path)
     engine = create_engine(settings.database_url)
     http = upstream_client(settings)
+    writer = GroupCommit(settings.database_url)
     return Services(
         settings=settings,
         engine=engine,
@@ -71,8 +75,9 @@ def build_services(settings: Settings) -> Services:
         catalog=catalog_file.catalog,
         registry=build_registry(catalog_file.provider_rows, settings.environ, http),
         auth=Authenticator(engine, settings.server_secret, settings.key_cache_seconds),
-        meter=Meter(GroupCommit(settings.database_url), settings.quota_spare_seconds),
+        meter=Meter(writer, settings.quota_spare_seconds),
         image_store=ImageStore(
             settings.image_dir, settings.server_secret, settings.image_url_ttl_seconds
         ),
+        rate_limits=rate_limits_for(settings, writer),
     )

@@ -30,6 +30,8 @@ class KeyOwner:
     revoked_at: datetime | None
     last_used_at: datetime | None
     current_workspace_id: str | None
+    rpm_limit: int | None = None  # the key's own rate limits; None: the plan's default
+    tpm_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class WorkspaceAccess:
     workspace_id: str
     plan: str
     daily_message_limit: int | None
+    key_rpm_limit: int | None = None  # the plan's default rate limits for its keys
+    key_tpm_limit: int | None = None
 
 
 async def create_plan(conn: AsyncConnection, name: str, daily_message_limit: int | None) -> None:
@@ -128,6 +132,8 @@ async def create_key(
     secret_hash: str,
     name: str | None,
     expires_at: datetime | None,
+    rpm_limit: int | None = None,
+    tpm_limit: int | None = None,
 ) -> None:
     await conn.execute(
         api_keys.insert().values(
@@ -137,8 +143,34 @@ async def create_key(
             secret_hash=secret_hash,
             created_at=now(),
             expires_at=expires_at,
+            rpm_limit=rpm_limit,
+            tpm_limit=tpm_limit,
         )
     )
+
+
+async def set_key_limits(
+    conn: AsyncConnection, key_id: str, rpm_limit: int | None, tpm_limit: int | None
+) -> bool:
+    """The key's own rate limits (None: none of its own, the plan's default applies)."""
+    result = await conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id)
+        .values(rpm_limit=rpm_limit, tpm_limit=tpm_limit)
+    )
+    return result.rowcount == 1
+
+
+async def set_plan_key_limits(
+    conn: AsyncConnection, name: str, rpm_limit: int | None, tpm_limit: int | None
+) -> bool:
+    """The rate limits of the plan's keys that have none of their own (None: unlimited)."""
+    result = await conn.execute(
+        update(plans)
+        .where(plans.c.name == name)
+        .values(key_rpm_limit=rpm_limit, key_tpm_limit=tpm_limit)
+    )
+    return result.rowcount == 1
 
 
 async def list_keys(conn: AsyncConnection, user_id: str | None = None) -> list[dict[str, Any]]:
@@ -151,6 +183,8 @@ async def list_keys(conn: AsyncConnection, user_id: str | None = None) -> list[d
         api_keys.c.last_used_at,
         api_keys.c.expires_at,
         api_keys.c.revoked_at,
+        api_keys.c.rpm_limit,
+        api_keys.c.tpm_limit,
     ).join(users, users.c.id == api_keys.c.user_id)
     if user_id:
         query = query.where(api_keys.c.user_id == user_id)
@@ -181,6 +215,8 @@ async def key_owner(conn: AsyncConnection, key_id: str) -> KeyOwner | None:
             api_keys.c.revoked_at,
             api_keys.c.last_used_at,
             users.c.current_workspace_id,
+            api_keys.c.rpm_limit,
+            api_keys.c.tpm_limit,
         )
         .join(users, users.c.id == api_keys.c.user_id)
         .where(api_keys.c.id == key_id)
@@ -198,7 +234,13 @@ async def workspace_access(
 ) -> WorkspaceAccess | None:
     """The workspace and its plan when the user is a member of it, else None."""
     row = await conn.execute(
-        select(workspaces.c.id, workspaces.c.plan, plans.c.daily_message_limit)
+        select(
+            workspaces.c.id,
+            workspaces.c.plan,
+            plans.c.daily_message_limit,
+            plans.c.key_rpm_limit,
+            plans.c.key_tpm_limit,
+        )
         .join(
             memberships,
             and_(
