@@ -8,6 +8,7 @@ without limits costs nothing here: no statement, no round trip.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -41,11 +42,26 @@ class RateLimits:
         self.buckets = buckets
 
     async def check_request(self, caller: Caller) -> RateState | None:
-        """Count one request against the key's requests per minute (429 when over)."""
+        """Count one request against the key's requests per minute (429 when over). A key
+        with a token limit also learns where its tokens stand, for its headers: a take of
+        none, which on the database joins the same batch."""
+        if caller.tpm_limit is None:
+            if caller.rpm_limit is None:
+                return None
+            rate, _ = await self._take(caller, REQUESTS, caller.rpm_limit, 1)
+            return rate
         if caller.rpm_limit is None:
+            await self._peek_tokens(caller, caller.tpm_limit)
             return None
-        rate, _ = await self._take(caller, REQUESTS, caller.rpm_limit, 1)
-        return rate
+        taken, peeked = await asyncio.gather(
+            self._take(caller, REQUESTS, caller.rpm_limit, 1),
+            self._peek_tokens(caller, caller.tpm_limit),
+            return_exceptions=True,
+        )
+        for outcome in (taken, peeked):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return taken[0]  # type: ignore[index]
 
     async def reserve_tokens(self, caller: Caller, tokens: int) -> Reservation | None:
         """Reserve an estimate of the request's tokens before the upstream call (429 when
@@ -72,6 +88,11 @@ class RateLimits:
         if not decision.admitted:
             raise refusal(caller.key_id, unit, rate, cost)
         return rate, decision.bucket
+
+    async def _peek_tokens(self, caller: Caller, limit: int) -> None:
+        decision = await self.buckets.take(caller.key_id, TOKENS, limit, 0)
+        if caller.rates is not None:  # never refused: a debt past the limit just shows 0 left
+            caller.rates.tokens = state(limit, Decision(True, decision.bucket), 0)
 
     async def aclose(self) -> None:
         await self.buckets.aclose()

@@ -102,6 +102,8 @@ class Gateway:
                 secret_hash=new.secret_hash,
                 name=options.get("name"),
                 expires_at=options.get("expires_at"),
+                rpm_limit=options.get("rpm_limit"),
+                tpm_limit=options.get("tpm_limit"),
             )
 
         self.db(create)
