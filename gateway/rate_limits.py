@@ -1,7 +1,7 @@
 """Requests and tokens per minute per key, the same across every worker and host.
 
-Decisions are domain/ratelimit.py's; the buckets live in the database (on the metering
-writer, storage/rate_limits.py) or in Redis when `REDIS_URL` is set (storage/redis_buckets.py).
+Decisions are domain/ratelimit.py's; the buckets live in the database (on a writer thread,
+storage/rate_limits.py) or in Redis when `REDIS_URL` is set (storage/redis_buckets.py).
 Every decision is recorded in the request's RateReport for the x-ratelimit-* headers. A key
 without limits costs nothing here: no statement, no round trip.
 """
@@ -123,7 +123,7 @@ def placeholder_token_estimate(body: Mapping[str, Any]) -> int:
 
 
 def rate_limits_for(settings: Settings, writer: GroupCommit) -> RateLimits:
-    """Buckets in Redis when `REDIS_URL` is set, else in the database on the writer."""
+    """Buckets in Redis when `REDIS_URL` is set, else in the database."""
     if settings.redis_url:
         return RateLimits(RedisBuckets(settings.redis_url))
-    return RateLimits(DatabaseBuckets(writer))
+    return RateLimits(DatabaseBuckets.for_database(settings.database_url, writer))

@@ -2,7 +2,7 @@
 
 A decision is one conditional UPDATE, atomic on SQLite and PostgreSQL alike: the units are
 taken only while they fit, whatever runs concurrently in this process or another. `take` and
-`give_back` are operations for the metering writer (storage/group_commit.py) with statements
+`give_back` are operations for a writer thread (storage/group_commit.py) with statements
 compiled once (storage/direct.py); `DatabaseBuckets` runs them there.
 
 The time is the database's own clock on PostgreSQL (`statement_timestamp()`), so gateways on
@@ -42,7 +42,8 @@ from domain.ratelimit import (
     give_back_amounts,
 )
 from storage.direct import Direct
-from storage.group_commit import GroupCommit
+from storage.engine import is_sqlite
+from storage.group_commit import GroupCommit, Operation
 from storage.tables import rate_limits as buckets
 
 _THIS_BUCKET = (buckets.c.key_id == bindparam("k")) & (buckets.c.unit == bindparam("u"))
@@ -168,11 +169,29 @@ def bucket(conn: Connection, key_id: str, unit: str) -> Bucket | None:
     return Bucket(row[0], row[1]) if row else None
 
 
-class DatabaseBuckets:
-    """The buckets in the gateway's database, decided on the metering writer's thread."""
+def lock_order(operation: Operation) -> tuple[str, str]:
+    """The bucket a take or give-back locks, for a writer of their own (GroupCommit's
+    `lock_order`): on PostgreSQL, batches of several workers that locked buckets in arrival
+    order deadlocked under load (many keys at once), each waiting for another's row."""
+    keywords = getattr(operation, "keywords", {})
+    return keywords["key_id"], keywords["unit"]
 
-    def __init__(self, writer: GroupCommit) -> None:
+
+class DatabaseBuckets:
+    """The buckets in the gateway's database, decided on a writer thread: the metering's own
+    on SQLite (one file, one writer per process), one of their own in lock order on PostgreSQL
+    (so that no batch holds a bucket while it waits for a workspace's quota row, or the
+    reverse)."""
+
+    def __init__(self, writer: GroupCommit, owns_writer: bool = False) -> None:
         self.writer = writer
+        self.owns_writer = owns_writer
+
+    @classmethod
+    def for_database(cls, database_url: str, metering_writer: GroupCommit) -> DatabaseBuckets:
+        if is_sqlite(database_url):
+            return cls(metering_writer)
+        return cls(GroupCommit(database_url, lock_order=lock_order), owns_writer=True)
 
     async def take(self, key_id: str, unit: str, limit: int, cost: int) -> Decision:
         return await self.writer.run(
@@ -188,4 +207,5 @@ class DatabaseBuckets:
         await self.writer.run(operation)
 
     async def aclose(self) -> None:
-        """Nothing of its own: the writer is the meter's, closed with it."""
+        if self.owns_writer:  # else it is the meter's, closed with it
+            await self.writer.aclose()
