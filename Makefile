@@ -29,9 +29,10 @@ serve: $(STAMP)
 		--bind $(HOST):$(PORT) --workers $${WORKERS:-2} --graceful-timeout 30
 
 ## The whole test suite (unit, end-to-end with the official SDKs, Schemathesis, PostgreSQL).
-## PostgreSQL is installed if missing; the tests start their own server on loopback.
+## PostgreSQL and Redis are installed if missing; the tests start their own servers on loopback.
 test: $(STAMP)
 	bash tests/services/ensure-postgres.sh
+	bash tests/services/ensure-redis.sh
 	@# The official openai Node SDK for tests/test_node_sdk.py (skipped where npm is missing).
 	if command -v npm >/dev/null; then npm ci --prefix tests/node --no-audit --no-fund \
 		--loglevel=error || echo "npm ci failed: the Node SDK tests will be skipped"; fi

@@ -24,6 +24,7 @@ from gateway import error_responses
 from gateway.connexion_speed import decorate_handlers_once
 from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
 from gateway.multipart import with_multipart
+from gateway.rate_limit_headers import RATE_REPORT, RateLimitHeaders
 from gateway.services import Services, build_services
 from gateway.settings import Settings
 from gateway.shutdown import Drain, on_stop_signal
@@ -48,12 +49,18 @@ def bind_services(services: Services) -> Callable[[str], Callable[..., Any]]:
 
 
 def bearer_security(services: Services) -> type[BearerSecurityHandler]:
-    """Connexion's bearer scheme, checking keys with our Authenticator."""
+    """Connexion's bearer scheme, checking keys with our Authenticator, then counting the
+    request against the key's requests per minute."""
 
     async def check(token: str, request: ConnexionRequest) -> dict[str, Any]:
+        scope = request.scope
         caller = await services.auth.caller(
-            token, request.headers.get(WORKSPACE_HEADER), request.scope.get(REQUEST_ID, "")
+            token,
+            request.headers.get(WORKSPACE_HEADER),
+            scope.get(REQUEST_ID, ""),
+            scope.get(RATE_REPORT),
         )
+        await services.rate_limits.check_request(caller)
         return {"sub": caller.user_id, "caller": caller}
 
     class DeveloperKey(BearerSecurityHandler):
@@ -113,7 +120,7 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         ),
     )
     error_responses.install(app)
-    return RequestId(BodyLimit(app, settings.max_body_bytes))
+    return RequestId(RateLimitHeaders(BodyLimit(app, settings.max_body_bytes)))
 
 
 def create_app_from_env() -> ASGIApp:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain import keys, sealing
 from domain.errors import InvalidApiKey, PermissionDenied
+from gateway.rate_limit_headers import RateReport
 from storage import accounts, provider_keys
 
 T = TypeVar("T")
@@ -37,6 +38,11 @@ class Caller:
     pool: accounts.Pool | None = None  # the message pool the workspace draws on, if any
     # The user's own upstream keys (BYOK) by provider; kept out of repr so no log shows them.
     own_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Requests and tokens per minute: the key's own, else its plan's default; None: unlimited.
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    # This request's rate-limit decisions, for its x-ratelimit-* headers.
+    rates: RateReport | None = field(default=None, repr=False, compare=False)
 
     def own_key(self, provider: str) -> str | None:
         return self.own_keys.get(provider)
@@ -69,6 +75,10 @@ def _usable(owner: accounts.KeyOwner, secret: str, now: datetime) -> bool:
     return owner.expires_at is None or _aware(owner.expires_at) > now
 
 
+def _own_or_default(own: int | None, default: int | None) -> int | None:
+    return own if own is not None else default
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -81,7 +91,13 @@ class Authenticator:
         self.access: TTLCache[accounts.WorkspaceAccess] = TTLCache(cache_seconds)
         self.user_keys: TTLCache[dict[str, str]] = TTLCache(cache_seconds)
 
-    async def caller(self, token: str, workspace_header: str | None, request_id: str) -> Caller:
+    async def caller(
+        self,
+        token: str,
+        workspace_header: str | None,
+        request_id: str,
+        rates: RateReport | None = None,
+    ) -> Caller:
         parsed = keys.parse(self.server_secret, token)
         if parsed is None:
             raise InvalidApiKey(INVALID_KEY)
@@ -102,6 +118,9 @@ class Authenticator:
             time_zone=access.time_zone,
             pool=access.pool,
             own_keys=await self._own_keys(owner.user_id),
+            rpm_limit=_own_or_default(owner.rpm_limit, access.key_rpm_limit),
+            tpm_limit=_own_or_default(owner.tpm_limit, access.key_tpm_limit),
+            rates=rates,
         )
 
     async def _own_keys(self, user_id: str) -> dict[str, str]:

@@ -243,11 +243,13 @@ def chat_claim(body: Mapping[str, Any], model: ModelEntry) -> Claim:
     """What a chat request can cost: its prompt and, for each of its `n` choices, its own
     output cap or else the model's maximum; the cap may be lowered to fit."""
     requested = body.get("max_completion_tokens") or body.get("max_tokens")
+    choices = int(body.get("n") or 1)
     return Claim(
         prompt_tokens=estimates.chat_prompt_tokens(body),
         max_output=int(requested or model.output_limit),
-        choices=int(body.get("n") or 1),
+        choices=choices,
         lowerable=True,
+        stated_output=int(requested or 0) * choices,
     )
 
 

@@ -213,12 +213,13 @@ def completion_claim(body: Mapping[str, Any]) -> Claim:
     prompt = body.get("prompt")
     prompts = len(prompt) if isinstance(prompt, list) and prompt and not _token_ids(prompt) else 1
     choices = max(int(body.get("n") or 1), int(body.get("best_of") or 1))
-    limit = body.get("max_tokens")
+    limit = legacy.DEFAULT_MAX_TOKENS if body.get("max_tokens") is None else body["max_tokens"]
     return Claim(
         prompt_tokens=estimates.input_tokens(prompt) + estimates.input_tokens(body.get("suffix")),
-        max_output=legacy.DEFAULT_MAX_TOKENS if limit is None else int(limit),
+        max_output=int(limit),
         choices=prompts * choices,
         lowerable=True,
+        stated_output=int(limit) * prompts * choices,
     )
 
 

@@ -41,8 +41,10 @@ from domain.quota import (
     pool_period,
     quota_day,
 )
+from domain.ratelimit import Reservation
 from gateway.auth import Caller
 from gateway.quota_errors import refusal
+from gateway.rate_limits import RateLimits
 from storage import reservations
 from storage.group_commit import GroupCommit
 from storage.usage import LedgerRow
@@ -62,6 +64,7 @@ class Claim:
     choices: int = 1
     lowerable: bool = False
     images: int = 0
+    stated_output: int = 0  # the output the request asked for itself (all choices), or 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,7 @@ class Ticket:
     started: float = field(default_factory=time.monotonic)
     progress: Callable[[], Usage] | None = None  # what the request has produced so far
     receipt: Receipt | None = None
+    tokens: Reservation | None = None  # reserved against the key's tokens per minute
     stop_reason: str | None = None
     _stops: list[Callable[[], Any]] = field(default_factory=list)
 
@@ -145,9 +149,14 @@ def _kind(caller: Caller, hold: Hold) -> str:
 
 class Meter:
     def __init__(
-        self, writer: GroupCommit, lease_seconds: float = 30.0, renew_seconds: float = 10.0
+        self,
+        writer: GroupCommit,
+        lease_seconds: float = 30.0,
+        renew_seconds: float = 10.0,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.writer = writer
+        self.rate_limits = rate_limits
         self.lease_seconds = lease_seconds
         self.renew_seconds = renew_seconds
         self.owner = owner_id()
@@ -178,13 +187,35 @@ class Meter:
             quota_day=day,
             created_at=now,
         )
-        result = await self.writer.run(partial(reservations.admit, request=record, wants=wants))
+        tokens = await self._reserve_tokens(caller, claim)
+        try:
+            admit = partial(reservations.admit, request=record, wants=wants)
+            result = await self.writer.run(admit)
+        except BaseException:
+            await self._settle_tokens(caller, tokens, 0)
+            raise
         if isinstance(result, reservations.Refused):
+            await self._settle_tokens(caller, tokens, 0)
             raise _refusal(caller, result, now)
-        ticket = Ticket(self, caller, route, byok, day, result, claim)
+        ticket = Ticket(self, caller, route, byok, day, result, claim, tokens=tokens)
         ticket.output_allowance = _lowered_allowance(ticket)
         self.live[caller.request_id] = ticket
         return ticket
+
+    async def _reserve_tokens(self, caller: Caller, claim: Claim) -> Reservation | None:
+        """The key's tokens per minute: an estimate of what the request will use (429 when it
+        does not fit), corrected to what it used when it is settled."""
+        if self.rate_limits is None or caller.tpm_limit is None:
+            return None
+        # As OpenAI counts them: the prompt and the output the request asked for (a model's
+        # own maximum is not held against the key; what is used beyond is charged at the end).
+        estimate = claim.prompt_tokens + claim.stated_output
+        return await self.rate_limits.reserve_tokens(caller, estimate)
+
+    async def _settle_tokens(self, caller: Caller, tokens: Reservation | None, used: int) -> None:
+        if self.rate_limits is not None and tokens is not None:
+            with anyio.CancelScope(shield=True):
+                await self.rate_limits.settle_tokens(caller, tokens, used)
 
     def _lease_end(self) -> int:
         return int((time.time() + self.lease_seconds) * 1000)
@@ -193,6 +224,13 @@ class Meter:
 
     async def settle(self, ticket: Ticket, ending: Ending) -> Receipt:
         self.live.pop(ticket.request_id, None)
+        tokens_used = ending.usage.total_tokens if ending.charged else 0
+        try:
+            await self._settle_tokens(ticket.caller, ticket.tokens, tokens_used)
+        except Exception:  # a bucket we cannot reach keeps its estimate: stricter, not lost
+            log.exception(
+                "request %s: its tokens per minute could not be settled", ticket.request_id
+            )
         messages = messages_charged(ending, byok=ticket.byok)
         images = images_charged(ending, ticket.reserved(IMAGES))
         row = ledger_row(ticket, ending, messages, images)

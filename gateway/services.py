@@ -12,12 +12,13 @@ from gateway.auth import Authenticator
 from gateway.catalog_file import load_catalog
 from gateway.image_store import ImageStore
 from gateway.metering import Meter
+from gateway.rate_limits import RateLimits, rate_limits_for
 from gateway.settings import Settings
 from providers.registry import Registry, build_registry
 from providers.transport import LeanTransport
 from providers.upstream import UpstreamClient
-from storage import synced_models
-from storage.engine import create_engine
+from storage import reservations, synced_models
+from storage.engine import create_engine, is_sqlite
 from storage.group_commit import GroupCommit
 
 
@@ -31,6 +32,7 @@ class Services:
     auth: Authenticator
     meter: Meter
     image_store: ImageStore
+    rate_limits: RateLimits
 
     async def load_synced_models(self) -> None:
         """Add the model lists synced by `wmgw models sync-openrouter` to the catalog."""
@@ -41,6 +43,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await self.rate_limits.aclose()
         await self.meter.aclose()
         await self.engine.dispose()
 
@@ -60,10 +63,20 @@ def upstream_client(settings: Settings) -> httpx.AsyncClient:
     return UpstreamClient(transport=transport, timeout=timeout, trust_env=False)
 
 
+def metering_writer(database_url: str) -> GroupCommit:
+    """SQLite has one writer at a time, so its batches cannot deadlock; on PostgreSQL each
+    batch first locks the counters it changes, in one order (storage/reservations.py)."""
+    if is_sqlite(database_url):
+        return GroupCommit(database_url)
+    return GroupCommit(database_url, prepare=reservations.lock_counters)
+
+
 def build_services(settings: Settings) -> Services:
     catalog_file = load_catalog(settings.catalog_path)
     engine = create_engine(settings.database_url)
     http = upstream_client(settings)
+    writer = metering_writer(settings.database_url)
+    rate_limits = rate_limits_for(settings, writer)
     return Services(
         settings=settings,
         engine=engine,
@@ -72,11 +85,13 @@ def build_services(settings: Settings) -> Services:
         registry=build_registry(catalog_file.provider_rows, settings.environ, http),
         auth=Authenticator(engine, settings.server_secret, settings.key_cache_seconds),
         meter=Meter(
-            GroupCommit(settings.database_url),
+            writer,
             lease_seconds=settings.reservation_lease_seconds,
             renew_seconds=settings.reservation_lease_seconds / 3,
+            rate_limits=rate_limits,
         ),
         image_store=ImageStore(
             settings.image_dir, settings.server_secret, settings.image_url_ttl_seconds
         ),
+        rate_limits=rate_limits,
     )

@@ -59,6 +59,7 @@ class Settings:
     image_dir: Path = DEFAULT_DATA_DIR / "images"
     image_url_ttl_seconds: int = 3600
     public_url: str | None = None  # e.g. https://gateway.example.com; else the request's host
+    redis_url: str | None = None  # rate-limit buckets in Redis; else in the database
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +80,7 @@ class Settings:
             image_dir=Path(env.get("WMGW_IMAGE_DIR") or data_dir / "images"),
             image_url_ttl_seconds=int(env.get("WMGW_IMAGE_URL_TTL_SECONDS", 3600)),
             public_url=(env.get("WMGW_PUBLIC_URL") or "").rstrip("/") or None,
+            redis_url=env.get("REDIS_URL") or None,
         )
 
 

@@ -30,6 +30,8 @@ class KeyOwner:
     revoked_at: datetime | None
     last_used_at: datetime | None
     current_workspace_id: str | None
+    rpm_limit: int | None = None  # the key's own rate limits; None: the plan's default
+    tpm_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,8 @@ class WorkspaceAccess:
     daily_image_limit: int | None
     time_zone: str
     pool: Pool | None
+    key_rpm_limit: int | None = None  # the plan's default rate limits for its keys
+    key_tpm_limit: int | None = None
 
 
 async def create_plan(conn: AsyncConnection, name: str, daily_message_limit: int | None) -> None:
@@ -160,6 +164,8 @@ async def create_key(
     secret_hash: str,
     name: str | None,
     expires_at: datetime | None,
+    rpm_limit: int | None = None,
+    tpm_limit: int | None = None,
 ) -> None:
     await conn.execute(
         api_keys.insert().values(
@@ -169,8 +175,34 @@ async def create_key(
             secret_hash=secret_hash,
             created_at=now(),
             expires_at=expires_at,
+            rpm_limit=rpm_limit,
+            tpm_limit=tpm_limit,
         )
     )
+
+
+async def set_key_limits(
+    conn: AsyncConnection, key_id: str, rpm_limit: int | None, tpm_limit: int | None
+) -> bool:
+    """The key's own rate limits (None: none of its own, the plan's default applies)."""
+    result = await conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id)
+        .values(rpm_limit=rpm_limit, tpm_limit=tpm_limit)
+    )
+    return result.rowcount == 1
+
+
+async def set_plan_key_limits(
+    conn: AsyncConnection, name: str, rpm_limit: int | None, tpm_limit: int | None
+) -> bool:
+    """The rate limits of the plan's keys that have none of their own (None: unlimited)."""
+    result = await conn.execute(
+        update(plans)
+        .where(plans.c.name == name)
+        .values(key_rpm_limit=rpm_limit, key_tpm_limit=tpm_limit)
+    )
+    return result.rowcount == 1
 
 
 async def list_keys(conn: AsyncConnection, user_id: str | None = None) -> list[dict[str, Any]]:
@@ -183,6 +215,8 @@ async def list_keys(conn: AsyncConnection, user_id: str | None = None) -> list[d
         api_keys.c.last_used_at,
         api_keys.c.expires_at,
         api_keys.c.revoked_at,
+        api_keys.c.rpm_limit,
+        api_keys.c.tpm_limit,
     ).join(users, users.c.id == api_keys.c.user_id)
     if user_id:
         query = query.where(api_keys.c.user_id == user_id)
@@ -213,6 +247,8 @@ async def key_owner(conn: AsyncConnection, key_id: str) -> KeyOwner | None:
             api_keys.c.revoked_at,
             api_keys.c.last_used_at,
             users.c.current_workspace_id,
+            api_keys.c.rpm_limit,
+            api_keys.c.tpm_limit,
         )
         .join(users, users.c.id == api_keys.c.user_id)
         .where(api_keys.c.id == key_id)
@@ -240,6 +276,8 @@ async def workspace_access(
             pools.c.name.label("pool_name"),
             pools.c.messages.label("pool_messages"),
             pools.c.renewal.label("pool_renewal"),
+            plans.c.key_rpm_limit,
+            plans.c.key_tpm_limit,
         )
         .join(
             memberships,
@@ -265,4 +303,6 @@ async def workspace_access(
         daily_image_limit=found.daily_image_limit,
         time_zone=found.time_zone or "UTC",
         pool=pool,
+        key_rpm_limit=found.key_rpm_limit,
+        key_tpm_limit=found.key_tpm_limit,
     )

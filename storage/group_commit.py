@@ -48,8 +48,19 @@ class GroupCommit:
     """Batches run on one writer thread, handed over through a SimpleQueue: less than half the
     CPU of `run_in_executor` per hop (bench/micro.py), and every request makes two hops."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        lock_order: Callable[[Operation], Any] | None = None,
+        prepare: Callable[[Connection, list[Operation]], None] | None = None,
+    ) -> None:
         self.engine = writer_engine(database_url)
+        # With `prepare`, each batch's transaction starts with it (e.g. locking every row the
+        # batch will change, in one global order, when its operations each lock several).
+        self.prepare = prepare
+        # With `lock_order`, a batch runs its operations sorted by it: batches of several
+        # processes that lock rows in one order never wait for each other in a cycle.
+        self.lock_order = lock_order
         self._batches: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None  # started by the first operation
         self._queue: list[tuple[Operation, asyncio.Future[Any]]] = []
@@ -103,12 +114,24 @@ class GroupCommit:
             self._conn = self.engine.connect()
         try:
             with self._conn.begin():
-                return [(True, operation(self._conn)) for operation in operations]
+                if self.prepare is not None:
+                    self.prepare(self._conn, operations)
+                if self.lock_order is None:
+                    return [(True, operation(self._conn)) for operation in operations]
+                return self._run_in_lock_order(operations, self._conn)
         except Exception as exc:  # noqa: BLE001 - handed back to the awaiting request
             self._drop_connection()
             if len(operations) == 1:
                 return [(False, exc)]
             return [self._commit([operation])[0] for operation in operations]
+
+    def _run_in_lock_order(self, operations: list[Operation], conn: Connection) -> list[Outcome]:
+        order = self.lock_order
+        assert order is not None
+        outcomes: list[Outcome] = [(True, None)] * len(operations)
+        for index in sorted(range(len(operations)), key=lambda i: order(operations[i])):
+            outcomes[index] = (True, operations[index](conn))
+        return outcomes
 
     def _drop_connection(self) -> None:
         if self._conn is not None:

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, tuple_, update
 
 from domain.quota import Counter, Hold, Want
 from storage import quota, usage
 from storage.direct import Direct
+from storage.tables import quota_counters as qc
 from storage.tables import reservations as r
 
 _COLUMNS = [c.name for c in r.columns]
@@ -37,6 +38,12 @@ _PROGRESS = (
         completion_tokens=bindparam("completion"),
         cached_tokens=bindparam("cached"),
     )
+)
+_LOCK_COUNTERS = (
+    select(qc.c.subject)
+    .where(tuple_(qc.c.subject, qc.c.unit, qc.c.period).in_(bindparam("keys", expanding=True)))
+    .order_by(qc.c.subject, qc.c.unit, qc.c.period)
+    .with_for_update()
 )
 _EXPIRED = select(r).where(r.c.lease_until < bindparam("now")).order_by(r.c.lease_until)
 
@@ -81,11 +88,12 @@ Granted = list[tuple[Hold, Counter]]
 
 
 def admit(conn: Connection, request: InFlight, wants: Sequence[Want]) -> Granted | Refused:
-    """Reserve every want and record the request, or nothing at all. A want after the first
-    message want is capped to what the first one granted (a pool never grants more than the
-    daily limit left), and if it grants less, the first gives the difference back."""
+    """Reserve every want and record the request, or nothing at all. A message want after
+    the first is capped to what the first one granted (a pool never grants more than the
+    daily limit left, or the reverse), and if it grants less, the first gives the difference
+    back. Counters are taken in their key order (see `lock_counters`)."""
     granted: Granted = []
-    for want in wants:
+    for want in sorted(wants, key=_key_of):
         if granted and want.unit == granted[0][0].unit and want.n > granted[0][0].n:
             want = _capped(want, granted[0][0].n)
         result = quota.reserve(conn, want)
@@ -121,6 +129,34 @@ def _undo(conn: Connection, granted: Granted) -> None:
         quota.settle(conn, hold, 0)
 
 
+CounterKey = tuple[str, str, str]
+
+
+def _key_of(item: Want | Hold) -> CounterKey:
+    return item.subject, item.unit, item.period
+
+
+def counter_keys(operation: Any) -> list[CounterKey]:
+    """The counters a metering operation (a partial of `admit`, `settle` or a sweep) changes."""
+    keywords = getattr(operation, "keywords", {})
+    items = keywords.get("wants") or keywords.get("holds") or []
+    record = keywords.get("record")
+    if record is not None:
+        items = [Hold.of_row(hold) for hold in record["holds"]]
+    return [_key_of(item) for item in items]
+
+
+def lock_counters(conn: Connection, operations: list[Any]) -> None:
+    """Lock every counter a batch will change, in one global order, before any of its
+    operations runs. On PostgreSQL a batch holds row locks until it commits, and a batch of
+    several requests locks several workspaces' and pools' counters: taken in arrival order,
+    two processes' batches could each wait for the other's. (A counter not created yet is
+    not locked here; the first request of a period creates it.)"""
+    keys = sorted({key for operation in operations for key in counter_keys(operation)})
+    if len(keys) > 1 or (keys and len(operations) > 1):
+        conn.execute(_LOCK_COUNTERS, {"keys": [list(key) for key in keys]}).fetchall()
+
+
 def settle(
     conn: Connection, holds: Sequence[Hold], used: dict[str, int], row: usage.LedgerRow
 ) -> dict[Hold, tuple[int, int]] | None:
@@ -129,7 +165,7 @@ def settle(
     if _DELETE.execute(conn, {"r": row.request_id}).rowcount != 1:
         return None
     totals = {}
-    for hold in holds:
+    for hold in sorted(holds, key=_key_of):
         after = quota.settle(conn, hold, used.get(hold.unit, 0))
         if after is not None:
             totals[hold] = after
@@ -158,7 +194,7 @@ def take_expired(conn: Connection, request_id: str, now_ms: int) -> bool:
 def settle_taken(
     conn: Connection, holds: Sequence[Hold], used: dict[str, int], row: usage.LedgerRow
 ) -> None:
-    for hold in holds:
+    for hold in sorted(holds, key=_key_of):
         quota.settle(conn, hold, used.get(hold.unit, 0))
     usage.record(conn, row)
 

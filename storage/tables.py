@@ -227,3 +227,21 @@ ledger.append_column(Column("cached_discount", Integer, nullable=False, server_d
 ledger.append_column(Column("images", Integer, nullable=False, server_default="0"))
 ledger.append_column(Column("quota_day", Date, nullable=True))  # the window it was counted in
 Index("ix_ledger_workspace_day", ledger.c.workspace_id, ledger.c.quota_day)
+
+# Requests and tokens per minute per key (`wmgw key set-limits`); a key's own limit overrides
+# its workspace plan's default for keys. NULL: none of its own / no default.
+api_keys.append_column(Column("rpm_limit", Integer, nullable=True))
+api_keys.append_column(Column("tpm_limit", Integer, nullable=True))
+plans.append_column(Column("key_rpm_limit", Integer, nullable=True))
+plans.append_column(Column("key_tpm_limit", Integer, nullable=True))
+
+# The rate-limit bucket of each key and unit (domain/ratelimit.py), when kept in the database
+# rather than in Redis: the backlog still to drain, as of `at_ms` (the database's clock).
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("unit", String(16), primary_key=True),  # requests | tokens
+    Column("backlog", BigInteger, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)

@@ -36,6 +36,7 @@ from tests.fakes.gemini_upstream import FakeGeminiUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import local_postgres
+from tests.services.redis import local_redis
 
 T = TypeVar("T")
 WMGW = Path(sys.executable).parent / "wmgw"
@@ -101,6 +102,8 @@ class Gateway:
                 secret_hash=new.secret_hash,
                 name=options.get("name"),
                 expires_at=options.get("expires_at"),
+                rpm_limit=options.get("rpm_limit"),
+                tpm_limit=options.get("tpm_limit"),
             )
 
         self.db(create)
@@ -255,3 +258,10 @@ def database_url(postgres_server: str) -> str:
     url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A private Redis server on loopback (tests/services/redis.py): its URL."""
+    with local_redis() as url:
+        yield url

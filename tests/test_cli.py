@@ -52,3 +52,31 @@ def test_membership_and_current_workspace(wmgw) -> None:  # type: ignore[no-unty
     wmgw("member", "add", "bo@x.test", second)
     wmgw("user", "use", "bo@x.test", second)
     assert second in wmgw("user", "list")
+
+
+def test_operator_sets_rate_limits_on_a_plan_and_on_a_key(wmgw) -> None:  # type: ignore[no-untyped-def]
+    wmgw("plan", "create", "pro")
+    wmgw("plan", "set-key-limits", "pro", "--rpm", "60", "--tpm", "90000")
+    workspace = wmgw("workspace", "create", "Acme", "--plan", "pro")
+    wmgw("user", "create", "ana@acme.test", "--workspace", workspace)
+    key = wmgw("key", "create", "ana@acme.test", "--rpm", "3")
+    key_id = key.split(".")[1]
+    [row] = [line.split() for line in wmgw("key", "list").splitlines() if key_id in line]
+    assert row[-2:] == ["3", "-"]  # its own rpm; tokens from the plan
+    assert "90000" in wmgw("plan", "list")
+
+    def limits() -> tuple[str, str]:
+        with serve_asgi(create_app(Settings.from_env(wmgw.env))) as url:
+            response = httpx.get(
+                f"{url}/api/openai/v1/models", headers={"Authorization": f"Bearer {key}"}
+            )
+        return (
+            response.headers["x-ratelimit-limit-requests"],
+            response.headers["x-ratelimit-limit-tokens"],
+        )
+
+    assert limits() == ("3", "90000")
+    wmgw("key", "set-limits", key_id)  # none of its own: the plan's default
+    assert limits() == ("60", "90000")
+    wmgw("key", "set-limits", "key_nope", "--rpm", "5", ok=False)
+    wmgw("key", "create", "ana@acme.test", "--tpm", "0", ok=False)

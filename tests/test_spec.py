@@ -121,6 +121,26 @@ def test_usage_operation_is_published_with_its_examples_valid():
     assert errors("UsageReport", {**example["value"], "start_date": "2026-02-30"}) != []
 
 
+RATE_LIMIT_HEADERS = {
+    f"x-ratelimit-{part}-{unit}"
+    for part in ("limit", "remaining", "reset")
+    for unit in ("requests", "tokens")
+}
+
+
+def test_every_authenticated_operation_documents_the_rate_limit_headers_and_its_429():
+    for path, item in DOC["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters" or operation.get("security") == []:
+                continue
+            assert "429" in operation["responses"], (path, method)
+            for status, response in operation["responses"].items():
+                if "$ref" in response:
+                    response = DOC["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+                if status != "401":  # refused before the key is known
+                    assert set(response["headers"]) >= RATE_LIMIT_HEADERS, (path, method, status)
+
+
 # --------------------------------------------------------------------------- requests
 
 WEATHER_TOOL = {

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.ratelimit import MAX_LIMIT
 from gateway.settings import Settings
 from storage import accounts
 
@@ -49,3 +50,16 @@ async def user_id(conn: AsyncConnection, id_or_email: str) -> str:
     if user is None:
         raise CliError(f"no user {id_or_email!r}")
     return str(user["id"])
+
+
+def per_minute(text: str) -> int:
+    """A rate limit on the command line: a whole number from 1 to MAX_LIMIT."""
+    value = int(text)
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"a limit is from 1 to {MAX_LIMIT} a minute")
+    return value
+
+
+def rate_limit_options(parser: argparse.ArgumentParser, omitted: str) -> None:
+    parser.add_argument("--rpm", type=per_minute, help=f"requests per minute; omit for {omitted}")
+    parser.add_argument("--tpm", type=per_minute, help=f"tokens per minute; omit for {omitted}")

@@ -6,7 +6,7 @@ import argparse
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.cli.common import CliError, Subparsers, group, table
+from gateway.cli.common import CliError, Subparsers, group, rate_limit_options, table
 from gateway.settings import Settings
 from storage import accounts, videos
 
@@ -39,6 +39,8 @@ async def plan_list(conn: AsyncConnection, _a: argparse.Namespace, _s: Settings)
         "daily_message_limit",
         "daily_image_limit",
         "monthly_video_seconds",
+        "key_rpm_limit",
+        "key_tpm_limit",
         "created_at",
     ]
     table(await accounts.list_plans(conn), columns)
@@ -49,6 +51,12 @@ async def plan_set_video_seconds(
     conn: AsyncConnection, args: argparse.Namespace, _s: Settings
 ) -> int:
     if not await videos.set_monthly_grant(conn, args.name, args.monthly):
+        raise CliError(f"no plan {args.name!r}")
+    return 0
+
+
+async def plan_set_key_limits(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
+    if not await accounts.set_plan_key_limits(conn, args.name, args.rpm, args.tpm):
         raise CliError(f"no plan {args.name!r}")
     return 0
 
@@ -73,3 +81,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("name")
     p.add_argument("--monthly", type=int, default=None, help="omit for unlimited")
     p.set_defaults(run=plan_set_video_seconds)
+    p = plan.add_parser("set-key-limits", help="rate limits of the plan's keys without their own")
+    p.add_argument("name")
+    rate_limit_options(p, "unlimited")
+    p.set_defaults(run=plan_set_key_limits)
