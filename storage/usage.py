@@ -48,8 +48,6 @@ def record(conn: Connection, row: LedgerRow) -> None:
     _INSERT.execute(conn, row.values())
 
 
-
-
 async def ledger_rows(conn: AsyncConnection, request_id: str | None = None) -> list[dict[str, Any]]:
     query = select(ledger).order_by(ledger.c.id)
     if request_id:
