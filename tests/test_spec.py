@@ -111,6 +111,31 @@ def test_chat_operation_uses_the_chat_schemas():
     assert payload[0]["$ref"].endswith("/CreateChatCompletionStreamResponse")
 
 
+def post_operations() -> list[tuple[str, dict[str, Any]]]:
+    return [(path, item["post"]) for path, item in DOC["paths"].items() if "post" in item]
+
+
+def test_every_post_takes_an_idempotency_key_and_documents_its_409() -> None:
+    for path, operation in post_operations():
+        refs = [parameter.get("$ref") for parameter in operation["parameters"]]
+        assert "#/components/parameters/IdempotencyKey" in refs, path
+        assert operation["responses"]["409"]["$ref"].endswith("/Conflict"), path
+        replayed = operation["responses"]["200"]["headers"]["idempotent-replayed"]
+        assert replayed["$ref"].endswith("/IdempotentReplayed"), path
+
+
+def test_the_idempotency_key_parameter_is_the_header_the_gateway_reads() -> None:
+    parameter = DOC["components"]["parameters"]["IdempotencyKey"]
+    assert (parameter["name"], parameter["in"], parameter["required"]) == (
+        "Idempotency-Key",
+        "header",
+        False,
+    )
+    assert (parameter["schema"]["minLength"], parameter["schema"]["maxLength"]) == (1, 255)
+    conflict = DOC["components"]["responses"]["Conflict"]["headers"]["x-should-retry"]
+    assert conflict["schema"]["enum"] == ["false"]
+
+
 # --------------------------------------------------------------------------- requests
 
 WEATHER_TOOL = {
