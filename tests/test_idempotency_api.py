@@ -126,6 +126,27 @@ def test_ten_concurrent_requests_with_one_key_reach_the_upstream_once(
     assert len(gateway.ledger()) == 1
 
 
+def test_a_waiting_retry_whose_client_gives_up_leaves_the_first_to_finish(
+    gateway: Gateway, fake_openai: FakeOpenAIUpstream
+) -> None:
+    fake_openai.reply("Patience", delay=1.5)
+    body = {"model": UPSTREAM_MODEL, "messages": HELLO}
+    headers = {"Authorization": f"Bearer {gateway.key}", **keyed(new_key())}
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as http:
+            first = asyncio.create_task(http.post("/chat/completions", json=body, headers=headers))
+            await asyncio.sleep(0.3)
+            with pytest.raises(httpx.ReadTimeout):
+                await http.post("/chat/completions", json=body, headers=headers, timeout=0.3)
+            return await first, await http.post("/chat/completions", json=body, headers=headers)
+
+    first, retry = asyncio.run(scenario())
+    assert first.status_code == 200 and "idempotent-replayed" not in first.headers
+    assert retry.headers["idempotent-replayed"] == "true" and retry.content == first.content
+    assert len(fake_openai.calls) == 1 and len(gateway.ledger()) == 1
+
+
 def test_a_deterministic_error_is_replayed(gateway: Gateway) -> None:
     key, body = new_key(), {"model": "writingmate/no-such-model", "messages": HELLO}
     with gateway.http() as http:

@@ -1,13 +1,14 @@
-"""`Idempotency-Key` across processes, on PostgreSQL: the gateway as `make serve` runs it
-(gunicorn, four worker processes). Retries that land on other workers wait for the one
-running the request and are charged once; a retry after the worker running it was killed
-runs it again once that worker's lease has run out."""
+"""`Idempotency-Key` across processes, on PostgreSQL and on the default SQLite file: the
+gateway as `make serve` runs it (gunicorn, four worker processes). Retries that land on other
+workers wait for the one running the request and are charged once; a retry after the worker
+running it was killed runs it again once that worker's lease has run out."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -25,8 +26,6 @@ from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed, wait_for
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.services.gunicorn import Served, gunicorn_gateway
 from tests.services.postgres import server_bin
-
-pytestmark = pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed")
 
 LEASE_SECONDS = 2
 BODY = {"model": "openai/gpt-5-mini", "messages": [{"role": "user", "content": "Hello there"}]}
@@ -55,10 +54,21 @@ class Cluster:
         )
 
 
-@pytest.fixture
+@pytest.fixture(params=["postgresql", "sqlite"])
 def cluster(
-    database_url: str, tmp_path: Path, fake_openai: FakeOpenAIUpstream
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    migrated_template: Path,
+    fake_openai: FakeOpenAIUpstream,
 ) -> Iterator[Cluster]:
+    """Four gunicorn workers sharing PostgreSQL, or the default SQLite file."""
+    if request.param == "sqlite":
+        shutil.copy(migrated_template, tmp_path / "gateway.db")
+        database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    elif server_bin() is None:
+        pytest.skip("PostgreSQL is not installed")
+    else:
+        database_url = str(request.getfixturevalue("database_url"))
     _, _, key = seed(database_url, SERVER_SECRET.encode(), daily_limit=None)
     env = {
         "DATABASE_URL": database_url,
