@@ -27,7 +27,7 @@ _TRANSIENT = frozenset({408, 409, 429, 499})
 
 RUNNING = "running"
 DONE = "done"
-INTERRUPTED = "interrupted"  # a stream its client left: charged for what it produced
+INTERRUPTED = "interrupted"  # a stream cut off before its end: charged for what it produced
 TOO_LARGE = "too_large"  # completed, but its answer was over the size kept for a replay
 
 
@@ -112,9 +112,9 @@ def refusal(outcome: Verdict) -> Conflict:
         )
     if outcome is Verdict.INTERRUPTED:
         return Conflict(
-            f"The request first sent with this `{HEADER}` was a stream its client left before "
-            "the end; what it produced was charged and cannot be replayed. Send the request "
-            "again with a new key.",
+            f"The request first sent with this `{HEADER}` was a stream cut off before its end "
+            "(its client left); what it produced was charged and cannot be replayed. Send the "
+            "request again with a new key.",
             param=HEADER,
             code="idempotency_key_interrupted",
         )

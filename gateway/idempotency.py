@@ -64,14 +64,15 @@ class Idempotency:
             await self.app(scope, receive, send)
             return
         try:
-            attempt = await self._attempt(scope, headers, receive, key_id, value)
+            read = await self._read(scope, headers, receive, key_id, value)
         except GatewayError as error:  # a malformed key, or a body over the size limit
             await send_error(send, error)
             return
-        if attempt is not None:
-            await self.runs.serve(*attempt, self.app, scope, receive, send)
+        if read is not None:
+            attempt, body = read
+            await self.runs.serve(attempt, body, self.app, scope, receive, send)
 
-    async def _attempt(
+    async def _read(
         self, scope: Scope, headers: Headers, receive: Receive, key_id: str, value: bytes
     ) -> tuple[Attempt, bytes] | None:
         """The request as an attempt at its key, with its body; None if the client left."""

@@ -208,8 +208,9 @@ def replayed_headers(headers: list[Header]) -> list[Header]:
 
 
 async def _unfinished(attempt: Attempt, status: int | None, conn: AsyncConnection) -> None:
-    """The request ended without a complete answer. A success cut short is a stream its
-    client left: it was charged for what it produced, so it is marked, never run again."""
+    """The request ended without a complete answer. A success cut short is a stream cut off
+    (its client left, mostly): it was charged for what it produced, so it is marked, never
+    run again."""
     if status is not None and 200 <= status < 300:
         await store.finish(conn, attempt, INTERRUPTED, Answer(status, [], None))
     else:
