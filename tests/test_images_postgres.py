@@ -16,7 +16,6 @@ from storage import image_usage
 from tests.conftest import SERVER_SECRET, run_db, seed
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import server_bin
-from tests.test_postgres import database_url, postgres_server  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed")
 

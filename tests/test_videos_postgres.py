@@ -21,7 +21,6 @@ from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import server_bin
-from tests.test_postgres import database_url, postgres_server  # noqa: F401 - fixtures
 
 pytestmark = [
     pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed"),
