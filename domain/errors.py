@@ -7,6 +7,7 @@
     ├── NotFound                       404     invalid_request_error   (varies)
     │   └── ModelNotFound              404     invalid_request_error   model_not_found
     ├── MethodNotAllowed               405     invalid_request_error   method_not_allowed
+    ├── Conflict                       409     invalid_request_error   (varies)
     ├── PayloadTooLarge                413     invalid_request_error   request_too_large
     ├── UnsupportedMediaType           415     invalid_request_error   unsupported_media_type
     ├── QuotaExceeded                  429     insufficient_quota      insufficient_quota
@@ -104,6 +105,17 @@ class MethodNotAllowed(GatewayError):
     status = 405
     type = "invalid_request_error"
     code = "method_not_allowed"
+
+
+class Conflict(GatewayError):
+    """The request conflicts with an earlier one (an `Idempotency-Key` already used). The
+    SDKs retry 409 unless told not to, and retrying cannot change the answer."""
+
+    status = 409
+    type = "invalid_request_error"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message, param=param, code=code, headers={"x-should-retry": "false"})
 
 
 class PayloadTooLarge(GatewayError):

@@ -96,8 +96,8 @@ def give_back(
     # reservation ahead of it was given back (it moved forward and drained sooner); at most
     # `elapsed * limit` of it can have drained in any case.
     position = drained(reservation.bucket, now_ms, limit).backlog
-    elapsed = max(0, now_ms - reservation.bucket.at_ms)
-    own = min(position, max(0, reservation.units * PERIOD_MS - elapsed * limit))
+    alone = drained(Bucket(reservation.units * PERIOD_MS, reservation.bucket.at_ms), now_ms, limit)
+    own = min(position, alone.backlog)
     return Bucket(max(0, level.backlog - min(unused, own)) + extra, level.at_ms)
 
 

@@ -43,6 +43,7 @@ log = logging.getLogger("wmgw.requests")
 MAX_BUFFERED = 1 << 18
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 SSE_MEDIA_TYPE = b"text/event-stream; charset=utf-8"
+KEEPS_ANSWER = "wmgw.keeps_answer"  # set in the scope when the answer is kept for retries
 
 
 @dataclass
@@ -107,10 +108,11 @@ class _Watch:
         self.scope: anyio.CancelScope | None = None
         self._listener: asyncio.Task[None] | None = None
 
-    def guard(self, scope: anyio.CancelScope, receive: Receive) -> None:
+    def guard(self, scope: anyio.CancelScope, receive: Receive, *, listen: bool = True) -> None:
         self.scope = scope
         self.ticket.on_stop(scope.cancel)
-        self._listener = asyncio.get_running_loop().create_task(self._listen(receive))
+        if listen:
+            self._listener = asyncio.get_running_loop().create_task(self._listen(receive))
 
     async def _listen(self, receive: Receive) -> None:
         while (await receive())["type"] != "http.disconnect":
@@ -176,14 +178,16 @@ class MeteredAnswer(Response):
         if self.run.streamed:
             await _Stream(cast(StreamedRun, self.run), self.extra).answer(receive, send)
         else:
-            await self._whole(receive, send)
+            # A request sent with an Idempotency-Key runs to its end even if its client
+            # leaves: its answer is kept for the retry that the key announces.
+            await self._whole(receive, send, listen=not scope.get(KEEPS_ANSWER))
 
-    async def _whole(self, receive: Receive, send: Send) -> None:
+    async def _whole(self, receive: Receive, send: Send, *, listen: bool) -> None:
         run, ticket = self.run, self.run.ticket
         watch = _Watch(ticket)
         answer, error, bug = None, None, False
         with anyio.CancelScope() as scope:
-            watch.guard(scope, receive)
+            watch.guard(scope, receive, listen=listen)
             try:
                 answer = await run.complete()
             except GatewayError as exc:

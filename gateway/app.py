@@ -22,6 +22,9 @@ from starlette.types import ASGIApp
 from domain.charges import SHUTDOWN
 from gateway import error_responses
 from gateway.connexion_speed import decorate_handlers_once
+from gateway.idempotency import Idempotency
+from gateway.idempotency_heartbeat import Heartbeat
+from gateway.idempotency_runs import IdempotentRuns
 from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
 from gateway.multipart import with_multipart
 from gateway.rate_limit_headers import RATE_REPORT, RateLimitHeaders
@@ -77,7 +80,7 @@ def bearer_security(services: Services) -> type[BearerSecurityHandler]:
     return DeveloperKey
 
 
-def lifespan(services: Services) -> Callable[[Any], Any]:
+def lifespan(services: Services, idempotent: IdempotentRuns) -> Callable[[Any], Any]:
     @asynccontextmanager
     async def run(_app: Any) -> AsyncIterator[None]:
         await services.load_synced_models()
@@ -86,9 +89,12 @@ def lifespan(services: Services) -> Callable[[Any], Any]:
         restore_signals = on_stop_signal(drain.begin)
         videos = worker_for(services)
         videos.start()
+        heartbeat = Heartbeat(idempotent)
+        heartbeat.start()
         try:
             yield
         finally:
+            await heartbeat.stop()
             restore_signals()
             drain.cancel()
             await services.meter.drain(SHUTDOWN)  # anything the server left running
@@ -104,9 +110,10 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     # Connexion warns on every request to an operation taking several body types (POST /videos).
     logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     services = services or build_services(settings)
+    idempotent = IdempotentRuns(services.engine, settings.idempotency)
     app = AsyncApp(
         __name__,
-        lifespan=lifespan(services),
+        lifespan=lifespan(services, idempotent),
         validator_map=with_multipart(VALIDATOR_MAP_2020),
         security_map={"bearer": bearer_security(services)},
     )
@@ -120,7 +127,8 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         ),
     )
     error_responses.install(app)
-    return RequestId(RateLimitHeaders(BodyLimit(app, settings.max_body_bytes)))
+    keyed = Idempotency(app, idempotent, settings.server_secret)
+    return RequestId(RateLimitHeaders(BodyLimit(keyed, settings.max_body_bytes)))
 
 
 def create_app_from_env() -> ASGIApp:

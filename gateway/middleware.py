@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from domain.errors import GatewayError, PayloadTooLarge
 
 REQUEST_ID = "wmgw.request_id"
+HEADERS = "wmgw.headers"  # the request's headers by (lower-case) name, built once by BodyLimit
 
 
 def new_request_id() -> str:
@@ -38,8 +39,10 @@ class RequestId:
         await self.app(scope, receive, stamped)
 
 
-async def _send_error(send: Send, error: GatewayError) -> None:
+async def send_error(send: Send, error: GatewayError) -> None:
+    """An error in OpenAI's envelope, from a middleware (outside Connexion's error handlers)."""
     body = json.dumps(error.body()).encode()
+    headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
     await send(
         {
             "type": "http.response.start",
@@ -47,6 +50,7 @@ async def _send_error(send: Send, error: GatewayError) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )
@@ -67,9 +71,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = scope[HEADERS] = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_error(send, self._too_large())
+            await send_error(send, self._too_large())
             return
         seen = 0
 

@@ -35,6 +35,29 @@ class VideoSettings:
 
 
 @dataclass(frozen=True)
+class IdempotencySettings:
+    """From the environment (`WMGW_IDEMPOTENCY_*`); see the README."""
+
+    # How long a running request's key stays its own without a heartbeat: a retry arriving
+    # after its process died waits this long at most before running the request again.
+    lease_seconds: float = 30.0
+    ttl_seconds: int = 24 * 3600  # how long a key's answer is replayed
+    # The largest answer kept for a replay; a larger one is not replayed (its retries get 409).
+    max_response_bytes: int = 16 * 1024 * 1024
+    purge_seconds: float = 600.0  # how often each process deletes expired keys
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> IdempotencySettings:
+        return cls(
+            lease_seconds=float(env.get("WMGW_IDEMPOTENCY_LEASE_SECONDS", cls.lease_seconds)),
+            ttl_seconds=int(env.get("WMGW_IDEMPOTENCY_TTL_SECONDS", cls.ttl_seconds)),
+            max_response_bytes=int(
+                env.get("WMGW_IDEMPOTENCY_MAX_RESPONSE_BYTES", cls.max_response_bytes)
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     server_secret: bytes
@@ -53,6 +76,7 @@ class Settings:
     # gateway; keep it below the server's graceful timeout (30 s in `make run`/`make serve`).
     drain_seconds: float = 25.0
     videos: VideoSettings = field(default_factory=VideoSettings)
+    idempotency: IdempotencySettings = field(default_factory=IdempotencySettings)
     # Environment variables the provider rows name (their keys and base URLs).
     environ: Mapping[str, str] = field(default_factory=dict)
     # Generated images served for `response_format: url`: where, for how long, under which URL.
@@ -76,6 +100,7 @@ class Settings:
             reservation_lease_seconds=float(env.get("WMGW_RESERVATION_LEASE_SECONDS", 30.0)),
             drain_seconds=float(env.get("WMGW_DRAIN_SECONDS", 25.0)),
             videos=VideoSettings.from_env(env),
+            idempotency=IdempotencySettings.from_env(env),
             environ=env,
             image_dir=Path(env.get("WMGW_IMAGE_DIR") or data_dir / "images"),
             image_url_ttl_seconds=int(env.get("WMGW_IMAGE_URL_TTL_SECONDS", 3600)),

@@ -83,7 +83,9 @@ def _statements(dialect: str, pinned: bool) -> _Statements:
         .values(backlog=level + _int("cost"), at_ms=later)
         .returning(buckets.c.backlog, buckets.c.at_ms)
     )
-    own = drain(_int("own_backlog"), _int("own_at"))
+    own = least(
+        drain(_int("own_backlog"), _int("own_at")), drain(_int("own_units"), _int("own_at"))
+    )
     give_back = (
         update(buckets)
         .where(_THIS_BUCKET)
@@ -153,6 +155,7 @@ def give_back(
         limit=limit,
         own_backlog=reservation.bucket.backlog,
         own_at=reservation.bucket.at_ms,
+        own_units=reservation.units * PERIOD_MS,
         unused=unused,
         extra=extra,
     )

@@ -64,14 +64,16 @@ return {1, backlog + cost, at}
 """
 )
 
-# KEYS: bucket. ARGV: limit, own backlog, own at_ms, unused, extra, now.
+# KEYS: bucket. ARGV: limit, own backlog, own at_ms, unused, extra, now, own units.
 GIVE_BACK = (
     _COMMON
     + """
 local limit = tonumber(ARGV[1])
 local now = clock(ARGV[6])
 local backlog, at = load(KEYS[1], now, limit)
-local own = drain(tonumber(ARGV[2]), tonumber(ARGV[3]), now, limit)
+local own = math.min(
+  (drain(tonumber(ARGV[2]), tonumber(ARGV[3]), now, limit)),
+  (drain(tonumber(ARGV[7]), tonumber(ARGV[3]), now, limit)))
 local credit = math.min(tonumber(ARGV[4]), own)
 save(KEYS[1], math.max(0, backlog - credit) + tonumber(ARGV[5]), at, limit)
 return 1
@@ -109,7 +111,10 @@ class RedisBuckets:
         if not unused and not extra:
             return
         own = reservation.bucket
-        args: list[int | str] = [limit, own.backlog, own.at_ms, unused, extra, _pinned(now_ms)]
+        units = reservation.units * PERIOD_MS
+        args: list[int | str] = [
+            limit, own.backlog, own.at_ms, unused, extra, _pinned(now_ms), units
+        ]  # fmt: skip
         await self._give_back(keys=[bucket_key(key_id, unit)], args=args)
 
     async def aclose(self) -> None:

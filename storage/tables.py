@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -244,4 +245,25 @@ rate_limits = Table(
     Column("unit", String(16), primary_key=True),  # requests | tokens
     Column("backlog", BigInteger, nullable=False),
     Column("at_ms", BigInteger, nullable=False),
+)
+
+# `Idempotency-Key`s per developer key (gateway/idempotency.py): the request running under each,
+# then its answer for 24 hours. Times are unix milliseconds. A `running` row belongs to the
+# process named by `owner` while `lease_until` is ahead; `request_id` names the attempt.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # running | done | interrupted | too_large
+    Column("owner", String(64), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("status_code", Integer, nullable=True),
+    Column("headers", JSON, nullable=True),  # [[name, value], ...] as the app sent them
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),
 )

@@ -131,9 +131,12 @@ def test_byok_requests_use_the_users_key_are_marked_and_draw_on_no_limit(
     with serve_asgi(create_app(settings)) as url:
         client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
         for _ in range(3):  # the plan allows one message a day
-            client.chat.completions.create(
+            raw = client.chat.completions.with_raw_response.create(
                 model="deepseek/deepseek-chat-v3.1", messages=[{"role": "user", "content": "hi"}]
             )
+            # The answer says it was not counted against the plan.
+            assert raw.headers["x-writingmate-byok"] == "true"
+            assert raw.headers["x-writingmate-messages-counted"] == "0"
         client.chat.completions.create(
             model="writingmate/echo", messages=[{"role": "user", "content": "hi"}]
         )
@@ -145,5 +148,6 @@ def test_byok_requests_use_the_users_key_are_marked_and_draw_on_no_limit(
     assert [r.headers["authorization"] for r in fake_openai.requests] == [f"Bearer {own_key}"] * 3
     rows = run_db(settings.database_url, usage.ledger_rows)
     assert [row["byok"] for row in rows] == [True, True, True, False]
+    assert [row["messages"] for row in rows] == [0, 0, 0, 1]
     database = (Path(environ["WMGW_DATA_DIR"]) / "gateway.db").read_bytes()
     assert own_key.encode() not in database

@@ -137,8 +137,35 @@ def test_every_authenticated_operation_documents_the_rate_limit_headers_and_its_
             for status, response in operation["responses"].items():
                 if "$ref" in response:
                     response = DOC["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
-                if status != "401":  # refused before the key is known
+                # 401: refused before the key is known; 409: an Idempotency-Key's answer,
+                # given before the key's limits are counted.
+                if status not in ("401", "409"):
                     assert set(response["headers"]) >= RATE_LIMIT_HEADERS, (path, method, status)
+
+
+def post_operations() -> list[tuple[str, dict[str, Any]]]:
+    return [(path, item["post"]) for path, item in DOC["paths"].items() if "post" in item]
+
+
+def test_every_post_takes_an_idempotency_key_and_documents_its_409() -> None:
+    for path, operation in post_operations():
+        refs = [parameter.get("$ref") for parameter in operation["parameters"]]
+        assert "#/components/parameters/IdempotencyKey" in refs, path
+        assert operation["responses"]["409"]["$ref"].endswith("/Conflict"), path
+        replayed = operation["responses"]["200"]["headers"]["idempotent-replayed"]
+        assert replayed["$ref"].endswith("/IdempotentReplayed"), path
+
+
+def test_the_idempotency_key_parameter_is_the_header_the_gateway_reads() -> None:
+    parameter = DOC["components"]["parameters"]["IdempotencyKey"]
+    assert (parameter["name"], parameter["in"], parameter["required"]) == (
+        "Idempotency-Key",
+        "header",
+        False,
+    )
+    assert (parameter["schema"]["minLength"], parameter["schema"]["maxLength"]) == (1, 255)
+    conflict = DOC["components"]["responses"]["Conflict"]["headers"]["x-should-retry"]
+    assert conflict["schema"]["enum"] == ["false"]
 
 
 # --------------------------------------------------------------------------- requests
