@@ -22,12 +22,12 @@ bytes wait for a slow client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
-import anyio
 import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -100,17 +100,19 @@ SHUTTING_DOWN = UpstreamUnavailable(
 
 
 class _Watch:
-    """Cancels the request's work when its client leaves or the server stops it."""
+    """Cancels the request's work when its client leaves or the server stops it: once, as
+    asyncio cancels (the work's own clean-up, such as closing the upstream call, still runs;
+    a cancel scope would cancel every await of that clean-up again)."""
 
     def __init__(self, ticket: Ticket) -> None:
         self.ticket = ticket
         self.client_left = False
-        self.scope: anyio.CancelScope | None = None
+        self.deadline: asyncio.Timeout | None = None
         self._listener: asyncio.Task[None] | None = None
 
-    def guard(self, scope: anyio.CancelScope, receive: Receive, *, listen: bool = True) -> None:
-        self.scope = scope
-        self.ticket.on_stop(scope.cancel)
+    def guard(self, deadline: asyncio.Timeout, receive: Receive, *, listen: bool = True) -> None:
+        self.deadline = deadline
+        self.ticket.on_stop(self.cancel)
         if listen:
             self._listener = asyncio.get_running_loop().create_task(self._listen(receive))
 
@@ -118,8 +120,18 @@ class _Watch:
         while (await receive())["type"] != "http.disconnect":
             pass
         self.client_left = True
-        if self.scope is not None:
-            self.scope.cancel()
+        self.cancel()
+
+    def cancel(self) -> None:
+        if self.deadline is not None and self.deadline.when() is None:
+            with contextlib.suppress(RuntimeError):  # the guarded block has already ended
+                self.deadline.reschedule(asyncio.get_running_loop().time())
+
+    def ended(self) -> bool:
+        """Leave the guarded block: whether it was cancelled (by us)."""
+        cancelled = self.deadline is not None and self.deadline.expired()
+        self.deadline = None
+        return cancelled
 
     def release(self) -> None:
         if self._listener is not None:
@@ -167,8 +179,14 @@ async def send_error(send: Send, error: GatewayError, headers: Mapping[str, str]
 
 
 class MeteredAnswer(Response):
-    def __init__(self, run: MeteredRun, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        run: MeteredRun,
+        headers: Mapping[str, str] | None = None,
+        max_buffered: int = MAX_BUFFERED,
+    ) -> None:
         self.run = run
+        self.max_buffered = max_buffered
         self.status_code = 200
         self.background = None
         self.extra = dict(headers or {})
@@ -176,7 +194,8 @@ class MeteredAnswer(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.run.streamed:
-            await _Stream(cast(StreamedRun, self.run), self.extra).answer(receive, send)
+            stream = _Stream(cast(StreamedRun, self.run), self.extra, self.max_buffered)
+            await stream.answer(receive, send)
         else:
             # A request sent with an Idempotency-Key runs to its end even if its client
             # leaves: its answer is kept for the retry that the key announces.
@@ -186,14 +205,18 @@ class MeteredAnswer(Response):
         run, ticket = self.run, self.run.ticket
         watch = _Watch(ticket)
         answer, error, bug = None, None, False
-        with anyio.CancelScope() as scope:
-            watch.guard(scope, receive, listen=listen)
-            try:
-                answer = await run.complete()
-            except GatewayError as exc:
-                error = exc
-            except Exception:
-                error, bug = _internal(ticket), True
+        try:
+            async with asyncio.timeout(None) as deadline:
+                watch.guard(deadline, receive, listen=listen)
+                try:
+                    answer = await run.complete()
+                except GatewayError as exc:
+                    error = exc
+                except Exception:
+                    error, bug = _internal(ticket), True
+        except TimeoutError:
+            if not watch.ended():
+                raise
         watch.release()
         ending = await _ending(run, watch, answer, error, bug)
         receipt = await ticket.settle(ending)
@@ -219,8 +242,9 @@ async def _send_answer(send: Send, answer: Answer, headers: Mapping[str, str]) -
 
 
 class _Stream:
-    def __init__(self, run: StreamedRun, headers: Mapping[str, str]) -> None:
+    def __init__(self, run: StreamedRun, headers: Mapping[str, str], max_buffered: int) -> None:
         self.run = run
+        self.max_buffered = max_buffered
         self.headers = headers
         self.watch = _Watch(run.ticket)
         self.pending: list[bytes] = []
@@ -241,8 +265,7 @@ class _Stream:
                 # The server cancelled us (past its graceful timeout): stop the producer, which
                 # still settles the request.
                 self.watch.client_left = True
-                if self.watch.scope is not None:
-                    self.watch.scope.cancel()
+                self.watch.cancel()
                 await asyncio.gather(producer, return_exceptions=True)
 
     async def _send_all(self, producer: asyncio.Task[None], send: Send) -> None:
@@ -282,7 +305,7 @@ class _Stream:
         self.pending.append(frame)
         self.buffered += len(frame)
         self.ready.set()
-        if self.buffered > MAX_BUFFERED:
+        if self.buffered > self.max_buffered:
             self.drained.clear()
             await self.drained.wait()
 
@@ -290,18 +313,22 @@ class _Stream:
         run, ticket = self.run, self.run.ticket
         error, bug = None, False
         try:
-            with anyio.CancelScope() as scope:
-                self.watch.guard(scope, receive)
-                try:
-                    await run.open()
-                    self.opened = True
-                    self.ready.set()
-                    async for frame in run.frames():
-                        await self._push(frame)
-                except GatewayError as exc:
-                    error = exc
-                except Exception:
-                    error, bug = _internal(ticket), True
+            try:
+                async with asyncio.timeout(None) as deadline:
+                    self.watch.guard(deadline, receive)
+                    try:
+                        await run.open()
+                        self.opened = True
+                        self.ready.set()
+                        async for frame in run.frames():
+                            await self._push(frame)
+                    except GatewayError as exc:
+                        error = exc
+                    except Exception:
+                        error, bug = _internal(ticket), True
+            except TimeoutError:
+                if not self.watch.ended():
+                    raise
             ending = await _ending(run, self.watch, None, error, bug)
             await ticket.settle(ending)
             if not self.opened or self.watch.client_left:
