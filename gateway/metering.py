@@ -172,7 +172,7 @@ class Meter:
         it as in flight. On the user's own upstream key (BYOK) it draws on no counter."""
         now = datetime.now(UTC)
         day = quota_day(now, caller.time_zone)
-        wants = [] if byok else _wants(caller, claim, day, now)
+        wants = [] if byok else wants_for(caller, claim, day, now)
         record = reservations.InFlight(
             request_id=caller.request_id,
             owner=self.owner,
@@ -287,7 +287,7 @@ class Meter:
         )
         swept = 0
         for record in expired:
-            if await self.writer.run(partial(_settle_abandoned, record=record, now_ms=now_ms)):
+            if await self.writer.run(partial(settle_abandoned, record=record, now_ms=now_ms)):
                 swept += 1
         return swept
 
@@ -309,7 +309,7 @@ class Meter:
         await self.writer.aclose()
 
 
-def _wants(caller: Caller, claim: Claim, day: date, now: datetime) -> list[Want]:
+def wants_for(caller: Caller, claim: Claim, day: date, now: datetime) -> list[Want]:
     need = messages_needed(claim.prompt_tokens, claim.max_output, claim.choices)
     least = least_messages(claim.prompt_tokens, claim.choices) if claim.lowerable else need
     period = day.isoformat()
@@ -395,7 +395,7 @@ def _progress(ticket: Ticket) -> dict[str, Any] | None:
     }
 
 
-def _settle_abandoned(conn: Any, record: dict[str, Any], now_ms: int) -> bool:
+def settle_abandoned(conn: Any, record: dict[str, Any], now_ms: int) -> bool:
     """Settle a request whose process died, for what it had reported at its last renewal."""
     if not reservations.take_expired(conn, record["request_id"], now_ms):
         return False

@@ -6,6 +6,7 @@ used messages equal the ledger's sum."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -23,7 +24,7 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
-from storage import quota, reservations, usage
+from storage import accounts, quota, reservations, usage
 from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed, wait_for
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.services.gunicorn import gunicorn_gateway
@@ -225,3 +226,39 @@ def _listening(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_a_thousand_concurrent_requests_for_the_last_message_admit_exactly_one(
+    backend: Setup, tmp_path: Path
+) -> None:
+    """Four worker processes share the database; the workspace has one message left."""
+    env = {**backend.env, "WMGW_KEY_CACHE_SECONDS": "0"}  # the new limit at once
+    with gunicorn_gateway(env, tmp_path, workers=4, worker_class=WORKER) as served:
+        url = f"{served.url}/api/openai/v1/chat/completions"
+        auth = {"Authorization": f"Bearer {backend.key}"}
+        echo = {"model": "writingmate/echo", "messages": [{"role": "user", "content": "hi"}]}
+        _set_limit(backend, 5)
+        for _ in range(4):  # four of the day's five messages used
+            assert httpx.post(url, json=echo, headers=auth).status_code == 200
+        statuses = asyncio.run(_burst(url, auth, echo, 1000))
+    assert statuses.count(200) == 1 and statuses.count(429) == 999
+    assert books_balance(backend.database_url, backend.workspace_id)
+    counters = run_db(
+        backend.database_url, lambda conn: quota.counters(conn, backend.workspace_id, "messages")
+    )
+    assert [(c["used"], c["reserved"]) for c in counters] == [(5, 0)]
+
+
+def _set_limit(backend: Setup, limit: int) -> None:
+    run_db(backend.database_url, lambda conn: accounts.set_plan_limit(conn, "team", limit))
+
+
+async def _burst(
+    url: str, headers: dict[str, str], body: dict[str, object], count: int
+) -> list[int]:
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
+    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+        answers = await asyncio.gather(
+            *(client.post(url, json=body, headers=headers) for _ in range(count))
+        )
+    return [answer.status_code for answer in answers]
