@@ -22,10 +22,11 @@ run: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn --factory gateway.app:create_app_from_env \
 		--host $(HOST) --port $(PORT) --no-access-log --timeout-graceful-shutdown 30
 
-## Production-style: gunicorn with uvicorn workers (WORKERS=n).
+## Production-style: gunicorn with uvicorn workers (WORKERS=n); the gateway's worker class ends
+## its graceful shutdown before gunicorn kills it, so running streams are ended and settled.
 serve: $(STAMP)
 	$(BIN)/wmgw migrate
-	$(BIN)/gunicorn 'gateway.app:create_app_from_env()' -k uvicorn_worker.UvicornWorker \
+	$(BIN)/gunicorn 'gateway.app:create_app_from_env()' -k gateway.worker.GatewayWorker \
 		--bind $(HOST):$(PORT) --workers $${WORKERS:-2} --graceful-timeout 30
 
 ## The whole test suite (unit, end-to-end with the official SDKs, Schemathesis, PostgreSQL).

@@ -825,3 +825,30 @@ def test_payloads_the_official_schemas_accept_are_accepted_by_ours(name, payload
     if REFERENCE.exists():  # the sample must really be valid for OpenAI's own schema
         assert errors(name, payload, official=True) == []
     assert errors(name, payload) == []
+
+
+METERING_HEADERS = {
+    "x-writingmate-messages-counted",
+    "x-writingmate-messages-remaining",
+    "x-writingmate-messages-reset",
+    "x-writingmate-pool-remaining",
+    "x-writingmate-max-tokens",
+    "x-writingmate-byok",
+}
+METERED = {
+    "/chat/completions",
+    "/completions",
+    "/responses",
+    "/embeddings",
+    "/images/generations",
+    "/audio/transcriptions",
+    "/videos",
+}
+
+
+def test_every_metered_answer_documents_the_metering_headers() -> None:
+    for path in METERED:
+        headers = DOC["paths"][path]["post"]["responses"]["200"]["headers"]
+        assert set(headers) >= METERING_HEADERS, path
+    reset = DOC["components"]["headers"]["MessagesReset"]["schema"]
+    assert reset == {"type": "string", "format": "date-time"}
