@@ -44,16 +44,15 @@ def patch(upto: str) -> None:
     names = [name for _, name in STEPS]
     active = set(names[: names.index(upto) + 1])
     if "nometer" in active:
-        from domain.quota import DailyAllowance
+        from datetime import date
+
         from gateway import metering
 
-        allowance = DailyAllowance(limit=None, used=0, reserved=0)
+        async def admit(self, caller, route, claim, *, byok=False):  # type: ignore[no-untyped-def]
+            return metering.Ticket(self, caller, route, True, date.today(), [], claim)
 
-        async def admit(self, caller, *, charged=True):  # type: ignore[no-untyped-def]
-            return metering.Admission(None, 1, allowance, time.monotonic())
-
-        async def settle(self, *args):  # type: ignore[no-untyped-def]
-            return allowance
+        async def settle(self, ticket, ending):  # type: ignore[no-untyped-def]
+            return metering.Receipt(0, 0, {})
 
         metering.Meter.admit = admit
         metering.Meter.settle = settle
@@ -63,9 +62,9 @@ def patch(upto: str) -> None:
         original = auth.Authenticator.caller
         memo: dict[str, Any] = {}
 
-        async def caller(self, token, workspace, request_id):  # type: ignore[no-untyped-def]
+        async def caller(self, token, workspace, request_id, rates=None):  # type: ignore[no-untyped-def]
             if token not in memo:
-                memo[token] = await original(self, token, workspace, request_id)
+                memo[token] = await original(self, token, workspace, request_id, rates)
             return memo[token]
 
         auth.Authenticator.caller = caller

@@ -1,14 +1,15 @@
 """Micro-benchmarks behind the hot spots named in BENCHMARKS.md, each run in this process on a
 fresh SQLite database:
 
-1. metering, one request's worth (reserve + settle: 2 batches, 3 statements):
+1. metering, one request's worth (admission + settlement: 2 transactions, 5 statements):
    a. one hop to a thread and back: `run_in_executor` versus a SimpleQueue and
       `call_soon_threadsafe` (what storage/group_commit.py does);
-   b. an empty GroupCommit batch, then gateway.metering.Meter admit + settle as deployed;
-   c. the three statements on one connection, synchronously: through SQLAlchemy's
+   b. an empty GroupCommit batch, then gateway.metering.Meter admit + settle as deployed
+      (SQLite: on the event loop while few requests are in flight, storage/loop_writes.py);
+   c. the counters' two statements on one connection, synchronously: through SQLAlchemy's
       `Connection.execute` versus storage/direct.py (compiled once, run on the driver's cursor),
       versus the stdlib `sqlite3` module;
-2. 16 concurrent admit + settle loops through the Meter (group commit);
+2. 16 concurrent admit + settle loops through the Meter (group commit on a thread);
 3. request-body validation of a small chat request against the operation's resolved schema:
    jsonschema (what gateway/spec31.py reports errors with) versus jsonschema_rs;
 4. one upstream call to bench/fake_upstream.py (non-streaming, and a 16-chunk stream read to
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import datetime
 import itertools
 import os
@@ -40,19 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run as bench_run  # noqa: E402
 
-SETTLE = (
-    "UPDATE daily_usage SET reserved = reserved - 1, used = used + 1 "
-    "WHERE workspace_id = ? AND day = ? RETURNING used, reserved"
-)
+KEY = "subject = ? AND unit = 'messages' AND period = ?"
+SETTLE = f"UPDATE quota_counters SET reserved = reserved - 1, used = used + 1 WHERE {KEY}"
 RESERVE = (
-    "UPDATE daily_usage SET reserved = reserved + 1 WHERE workspace_id = ? AND day = ? "
+    f"UPDATE quota_counters SET reserved = reserved + 1 WHERE {KEY} "
     "AND used + reserved + 1 <= ? RETURNING used, reserved"
-)
-LEDGER = (
-    "INSERT INTO ledger (request_id, user_id, workspace_id, key_id, model, provider, endpoint, "
-    "prompt_tokens, completion_tokens, cached_tokens, messages, usage_estimated, byok, status, "
-    "http_status, duration_ms, created_at, video_seconds) "
-    f"VALUES ({', '.join('?' * 18)})"
 )
 LIMIT = 10**9
 ids = itertools.count()
@@ -66,16 +58,17 @@ def per_call(n: int, started: tuple[float, float]) -> str:
     )
 
 
-def ledger_row(workspace: str):  # type: ignore[no-untyped-def]
-    from storage.usage import LedgerRow
+def request(workspace: str):  # type: ignore[no-untyped-def]
+    """A caller, a route, a claim and an ending: one small chat request."""
+    from domain.charges import Ending
+    from domain.metering import Usage
+    from gateway.auth import Caller
+    from gateway.tickets import Claim, Route
 
-    return LedgerRow(
-        request_id=f"req_micro_{time.time_ns()}_{next(ids)}", user_id="u",
-        workspace_id=workspace, key_id="k", model="m", provider="p", endpoint="chat",
-        prompt_tokens=9, completion_tokens=16, cached_tokens=0, messages=1,
-        usage_estimated=False, byok=False, status="completed", http_status=200, duration_ms=3,
-        created_at=datetime.datetime.now(datetime.UTC),
-    )  # fmt: skip
+    caller = Caller(f"req_micro_{time.time_ns()}_{next(ids)}", "u", "k", workspace, "bench", LIMIT)
+    ending = Ending("completed", 200, Usage(prompt_tokens=9, completion_tokens=16), True)
+    claim = Claim(prompt_tokens=20, max_output=16, lowerable=True)
+    return caller, Route("chat.completions", "openai/gpt-5-mini", "openai"), claim, ending
 
 
 async def timed(label: str, n: int, step) -> str:  # type: ignore[no-untyped-def]
@@ -117,24 +110,19 @@ async def hops(n: int) -> list[str]:
 
 
 async def metering(n: int, db_path: Path, workspace: str) -> list[str]:
-    from domain.metering import Usage
-    from gateway.auth import Caller
-    from gateway.metering import Meter, Outcome
+    from gateway.metering import Meter
     from storage.group_commit import GroupCommit
 
     writer = GroupCommit(f"sqlite+aiosqlite:///{db_path}")
     meter = Meter(writer)
-    base = Caller("req", "u", "k", workspace, "bench", LIMIT)
-    route = ("chat.completions", "openai/gpt-5-mini", "openai")
-    outcome = Outcome(Usage(prompt_tokens=9, completion_tokens=16), "completed", 200)
 
     async def empty_batch() -> None:
-        await writer.run(lambda conn: None)
+        await writer._batched(lambda conn: None)  # noqa: SLF001 - the thread's round trip
 
     async def admit_and_settle() -> None:
-        caller = dataclasses.replace(base, request_id=f"req_micro_{time.time_ns()}_{next(ids)}")
-        admission = await meter.admit(caller)
-        await meter.settle(caller, admission, route, outcome)
+        caller, route, claim, ending = request(workspace)
+        ticket = await meter.admit(caller, route, claim)
+        await ticket.settle(ending)
 
     lines = await hops(n)
     lines.append(await timed("b. empty GroupCommit batch", n, empty_batch))
@@ -144,30 +132,30 @@ async def metering(n: int, db_path: Path, workspace: str) -> list[str]:
 
 
 def statements(n: int, db_path: Path, workspace: str) -> list[str]:
-    from sqlalchemy import insert
-
-    from storage import usage
+    from domain.quota import MESSAGES, Hold, Want
+    from storage import quota
     from storage.group_commit import writer_engine
-    from storage.tables import ledger
 
-    day = datetime.datetime.now(datetime.UTC).date()
+    day = datetime.datetime.now(datetime.UTC).date().isoformat()
     engine = writer_engine(f"sqlite:///{db_path}")
     conn = engine.connect()
-    reserve = usage._RESERVE_WITHIN.statement  # noqa: SLF001
-    settle = usage._SETTLE.statement  # noqa: SLF001
+    want = Want(workspace, MESSAGES, day, 1, LIMIT, 1)
+    hold = Hold(workspace, MESSAGES, day, 1)
+    params = {"s": workspace, "u": MESSAGES, "p": day}
 
     def through_sqlalchemy() -> None:
         with conn.begin():
-            conn.execute(reserve, {"w": workspace, "d": day, "n": 1, "limit": LIMIT}).all()
+            reserve = quota._RESERVE_WITHIN.statement  # noqa: SLF001
+            conn.execute(reserve, {**params, "n": 1, "limit": LIMIT}).all()
         with conn.begin():
-            conn.execute(settle, {"w": workspace, "d": day, "n": 1, "counted": 1}).all()
-            conn.execute(insert(ledger), ledger_row(workspace).values())
+            settle = quota._SETTLE.statement  # noqa: SLF001
+            conn.execute(settle, {**params, "n": 1, "used": 1}).all()
 
     def through_direct() -> None:
         with conn.begin():
-            usage.reserve(conn, workspace, day, LIMIT, 1)
+            quota.reserve(conn, want)
         with conn.begin():
-            usage.settle(conn, day, 1, LIMIT, ledger_row(workspace))
+            quota.settle(conn, hold, 1)
 
     lines = []
     for label, step in (
@@ -182,51 +170,39 @@ def statements(n: int, db_path: Path, workspace: str) -> list[str]:
     engine.dispose()
 
     db = sqlite3.connect(db_path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
     started = (time.process_time(), time.thread_time())
     for _ in range(n):
         db.execute("BEGIN IMMEDIATE")
-        db.execute(RESERVE, (workspace, day.isoformat(), LIMIT)).fetchall()
+        db.execute(RESERVE, (workspace, day, LIMIT)).fetchall()
         db.execute("COMMIT")
         db.execute("BEGIN IMMEDIATE")
-        db.execute(SETTLE, (workspace, day.isoformat())).fetchall()
-        row = ledger_row(workspace).values()
-        row["created_at"] = row["created_at"].isoformat(" ")
-        db.execute(LEDGER, tuple(row.values()))
+        db.execute(SETTLE, (workspace, day))
         db.execute("COMMIT")
     lines.append(f"c. same SQL via stdlib sqlite3, synchronous: {per_call(n, started)}")
     db.close()
     return lines
 
 
-async def hammer(meter, base, route, outcome, deadline: float, latencies: list[float]) -> None:  # type: ignore[no-untyped-def]
+async def hammer(meter, workspace: str, deadline: float, latencies: list[float]) -> None:  # type: ignore[no-untyped-def]
     while time.perf_counter() < deadline:
-        caller = dataclasses.replace(base, request_id=f"req_c_{time.time_ns()}_{next(ids)}")
+        caller, route, claim, ending = request(workspace)
         started = time.perf_counter()
-        admission = await meter.admit(caller)
-        await meter.settle(caller, admission, route, outcome)
+        ticket = await meter.admit(caller, route, claim)
+        await ticket.settle(ending)
         latencies.append(time.perf_counter() - started)
 
 
 async def contention(seconds: float, db_path: Path, workspace: str, tasks: int) -> list[str]:
     """`tasks` concurrent admit + settle loops through the Meter's group commit."""
-    from domain.metering import Usage
-    from gateway.auth import Caller
-    from gateway.metering import Meter, Outcome
+    from gateway.metering import Meter
     from storage.group_commit import GroupCommit
 
     writer = GroupCommit(f"sqlite+aiosqlite:///{db_path}")
     meter = Meter(writer)
-    base = Caller("req", "u", "k", workspace, "bench", LIMIT)
-    route = ("chat.completions", "openai/gpt-5-mini", "openai")
-    outcome = Outcome(Usage(prompt_tokens=9, completion_tokens=16), "completed", 200)
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
     started = time.process_time()
-    await asyncio.gather(
-        *(hammer(meter, base, route, outcome, deadline, latencies) for _ in range(tasks))
-    )
+    await asyncio.gather(*(hammer(meter, workspace, deadline, latencies) for _ in range(tasks)))
     cpu = time.process_time() - started
     await writer.aclose()
     latencies.sort()

@@ -36,13 +36,14 @@ from domain import charges
 from domain.charges import Ending
 from domain.errors import GatewayError, InternalError, UpstreamUnavailable
 from domain.metering import Usage
-from gateway.metering import Receipt, Ticket
-from gateway.receipts import receipt_headers
+from gateway.receipts import admission_headers, receipt_headers
+from gateway.tickets import Receipt, Ticket
 
 log = logging.getLogger("wmgw.requests")
 MAX_BUFFERED = 1 << 18
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 SSE_MEDIA_TYPE = b"text/event-stream; charset=utf-8"
+LISTEN_AFTER_SECONDS = 0.05  # a client that leaves is noticed within this much more
 KEEPS_ANSWER = "wmgw.keeps_answer"  # set in the scope when the answer is kept for retries
 
 
@@ -108,13 +109,19 @@ class _Watch:
         self.ticket = ticket
         self.client_left = False
         self.deadline: asyncio.Timeout | None = None
+        self._start: asyncio.TimerHandle | None = None
         self._listener: asyncio.Task[None] | None = None
 
     def guard(self, deadline: asyncio.Timeout, receive: Receive, *, listen: bool = True) -> None:
         self.deadline = deadline
         self.ticket.on_stop(self.cancel)
         if listen:
-            self._listener = asyncio.get_running_loop().create_task(self._listen(receive))
+            # Most requests end within this delay: they never pay for a listening task.
+            loop = asyncio.get_running_loop()
+            self._start = loop.call_later(LISTEN_AFTER_SECONDS, self._start_listening, receive)
+
+    def _start_listening(self, receive: Receive) -> None:
+        self._listener = asyncio.get_running_loop().create_task(self._listen(receive))
 
     async def _listen(self, receive: Receive) -> None:
         while (await receive())["type"] != "http.disconnect":
@@ -134,6 +141,8 @@ class _Watch:
         return cancelled
 
     def release(self) -> None:
+        if self._start is not None:
+            self._start.cancel()
         if self._listener is not None:
             self._listener.cancel()
 
@@ -179,22 +188,16 @@ async def send_error(send: Send, error: GatewayError, headers: Mapping[str, str]
 
 
 class MeteredAnswer(Response):
-    def __init__(
-        self,
-        run: MeteredRun,
-        headers: Mapping[str, str] | None = None,
-        max_buffered: int = MAX_BUFFERED,
-    ) -> None:
+    def __init__(self, run: MeteredRun, max_buffered: int = MAX_BUFFERED) -> None:
         self.run = run
         self.max_buffered = max_buffered
         self.status_code = 200
         self.background = None
-        self.extra = dict(headers or {})
         self.init_headers({})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.run.streamed:
-            stream = _Stream(cast(StreamedRun, self.run), self.extra, self.max_buffered)
+            stream = _Stream(cast(StreamedRun, self.run), self.max_buffered)
             await stream.answer(receive, send)
         else:
             # A request sent with an Idempotency-Key runs to its end even if its client
@@ -226,9 +229,9 @@ class MeteredAnswer(Response):
         if watch.stopped:
             error = SHUTTING_DOWN
         if error is not None or answer is None:
-            await send_error(send, error or SHUTTING_DOWN, self.extra)
+            await send_error(send, error or SHUTTING_DOWN, headers)
             return
-        await _send_answer(send, answer, {**self.extra, **headers, **answer.headers})
+        await _send_answer(send, answer, {**headers, **answer.headers})
 
 
 async def _send_answer(send: Send, answer: Answer, headers: Mapping[str, str]) -> None:
@@ -242,10 +245,9 @@ async def _send_answer(send: Send, answer: Answer, headers: Mapping[str, str]) -
 
 
 class _Stream:
-    def __init__(self, run: StreamedRun, headers: Mapping[str, str], max_buffered: int) -> None:
+    def __init__(self, run: StreamedRun, max_buffered: int) -> None:
         self.run = run
         self.max_buffered = max_buffered
-        self.headers = headers
         self.watch = _Watch(run.ticket)
         self.pending: list[bytes] = []
         self.buffered = 0
@@ -284,12 +286,14 @@ class _Stream:
         if self.watch.client_left:
             return
         if not started:
-            await send_error(send, self.failure or SHUTTING_DOWN, self.headers)
+            ticket = self.run.ticket
+            receipt = ticket.receipt or Receipt(0, 0, {})
+            await send_error(send, self.failure or SHUTTING_DOWN, receipt_headers(ticket, receipt))
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _start(self, send: Send) -> None:
-        headers = {**SSE_HEADERS, **self.headers}
+        headers = {**SSE_HEADERS, **admission_headers(self.run.ticket)}
         raw = [(b"content-type", SSE_MEDIA_TYPE)]
         raw += [(k.encode(), v.encode()) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": 200, "headers": raw})

@@ -7,8 +7,11 @@ how long a revoked key keeps working (`WMGW_KEY_CACHE_SECONDS`).
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -21,6 +24,7 @@ from gateway.rate_limit_headers import RateReport
 from storage import accounts, provider_keys
 
 T = TypeVar("T")
+log = logging.getLogger("wmgw.auth")
 TOUCH_EVERY = timedelta(minutes=1)
 INVALID_KEY = "Incorrect API key provided. You can create a new key with `wmgw key create`."
 
@@ -49,16 +53,48 @@ class Caller:
 
 
 class TTLCache(Generic[T]):
+    """Values kept for `seconds` per process, looked up once however many requests want one
+    at the same moment, and refreshed in the background while still fresh: requests under
+    load never all wait for the database together when an entry expires."""
+
+    REFRESH_AFTER = 0.75  # of an entry's life: past it, a request refreshes it for the next
+
     def __init__(self, seconds: float, max_items: int = 10_000) -> None:
         self.seconds = seconds
         self.max_items = max_items
         self._items: dict[Any, tuple[float, T]] = {}
+        self._loading: dict[Any, asyncio.Future[T | None]] = {}
 
     def get(self, key: Any) -> T | None:
         hit = self._items.get(key)
         if hit is None or hit[0] < time.monotonic():
             return None
         return hit[1]
+
+    async def get_or_load(self, key: Any, load: Callable[[], Awaitable[T | None]]) -> T | None:
+        """The cached value, or `load()`'s (kept unless None), one load at a time per key."""
+        hit = self._items.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[0] >= now:
+            if hit[0] - now < self.seconds * (1 - self.REFRESH_AFTER):
+                self._start(key, load)  # for the requests after this one
+            return hit[1]
+        return await asyncio.shield(self._start(key, load))
+
+    def _start(self, key: Any, load: Callable[[], Awaitable[T | None]]) -> asyncio.Future[T | None]:
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = self._loading[key] = asyncio.ensure_future(self._load(key, load))
+        return pending
+
+    async def _load(self, key: Any, load: Callable[[], Awaitable[T | None]]) -> T | None:
+        try:
+            value = await load()
+            if value is not None:
+                self.put(key, value)
+            return value
+        finally:
+            self._loading.pop(key, None)
 
     def discard(self, key: Any) -> None:
         self._items.pop(key, None)
@@ -90,6 +126,7 @@ class Authenticator:
         self.owners: TTLCache[accounts.KeyOwner] = TTLCache(cache_seconds)
         self.access: TTLCache[accounts.WorkspaceAccess] = TTLCache(cache_seconds)
         self.user_keys: TTLCache[dict[str, str]] = TTLCache(cache_seconds)
+        self._touching: set[str] = set()
 
     async def caller(
         self,
@@ -106,7 +143,7 @@ class Authenticator:
         if owner is None or not _usable(owner, parsed.secret, now):
             raise InvalidApiKey(INVALID_KEY)
         access = await self._workspace(owner, workspace_header)
-        await self._touch(owner, now)
+        self._touch(owner, now)
         return Caller(
             request_id=request_id,
             user_id=owner.user_id,
@@ -125,8 +162,8 @@ class Authenticator:
 
     async def _own_keys(self, user_id: str) -> dict[str, str]:
         """The user's BYOK keys, unsealed (a key that no longer opens is ignored)."""
-        found = self.user_keys.get(user_id)
-        if found is None:
+
+        async def load() -> dict[str, str]:
             async with self.engine.connect() as conn:
                 sealed = await provider_keys.sealed_for(conn, user_id)
             found = {}
@@ -135,17 +172,16 @@ class Authenticator:
                     found[provider] = sealing.unseal(self.server_secret, token, user_id)
                 except sealing.Unsealable:
                     continue
-            self.user_keys.put(user_id, found)
-        return found
+            return found
+
+        return await self.user_keys.get_or_load(user_id, load) or {}
 
     async def _owner(self, key_id: str) -> accounts.KeyOwner | None:
-        owner = self.owners.get(key_id)
-        if owner is None:
+        async def load() -> accounts.KeyOwner | None:
             async with self.engine.connect() as conn:
-                owner = await accounts.key_owner(conn, key_id)
-            if owner is not None:
-                self.owners.put(key_id, owner)
-        return owner
+                return await accounts.key_owner(conn, key_id)
+
+        return await self.owners.get_or_load(key_id, load)
 
     async def _workspace(
         self, owner: accounts.KeyOwner, header: str | None
@@ -153,13 +189,12 @@ class Authenticator:
         workspace_id = header or owner.current_workspace_id
         if not workspace_id:
             raise PermissionDenied("Your user has no workspace yet.", code="no_workspace")
-        key = (owner.user_id, workspace_id)
-        access = self.access.get(key)
-        if access is None:
+
+        async def load() -> accounts.WorkspaceAccess | None:
             async with self.engine.connect() as conn:
-                access = await accounts.workspace_access(conn, owner.user_id, workspace_id)
-            if access is not None:
-                self.access.put(key, access)
+                return await accounts.workspace_access(conn, owner.user_id, workspace_id)
+
+        access = await self.access.get_or_load((owner.user_id, workspace_id), load)
         if access is None:
             # The same answer whether the workspace exists or not.
             raise PermissionDenied(
@@ -169,10 +204,22 @@ class Authenticator:
             )
         return access
 
-    async def _touch(self, owner: accounts.KeyOwner, now: datetime) -> None:
-        """Record last use, at most once a minute per key (not a write per request)."""
+    def _touch(self, owner: accounts.KeyOwner, now: datetime) -> None:
+        """Record last use, at most once a minute per key (not a write per request), in the
+        background: no request waits for it."""
         if owner.last_used_at is not None and now - _aware(owner.last_used_at) < TOUCH_EVERY:
             return
-        async with self.engine.begin() as conn:
-            await accounts.touch_key(conn, owner.key_id, now)
-        self.owners.discard(owner.key_id)
+        if owner.key_id in self._touching:
+            return
+        self._touching.add(owner.key_id)
+        # Seen as used now by the requests that follow, so that they do not touch it again.
+        self.owners.put(owner.key_id, dataclasses.replace(owner, last_used_at=now))
+        task = asyncio.get_running_loop().create_task(self._touched(owner.key_id, now))
+        task.add_done_callback(lambda _task: self._touching.discard(owner.key_id))
+
+    async def _touched(self, key_id: str, now: datetime) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                await accounts.touch_key(conn, key_id, now)
+        except Exception:  # noqa: BLE001 - a missed "last used" is retried a minute later
+            log.warning("could not record when key %s was last used", key_id, exc_info=True)

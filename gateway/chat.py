@@ -22,9 +22,9 @@ from domain.metering import Usage
 from domain.tokens import estimate_prompt_tokens, estimate_tokens
 from gateway.answers import Answer
 from gateway.auth import Caller
-from gateway.metering import Claim, Route, Ticket
 from gateway.routing import route
 from gateway.services import Services
+from gateway.tickets import Claim, Route, Ticket
 from providers import sse
 from providers.base import PARTIAL_USAGE, ChatProvider, Chunk
 from providers.chunks import (

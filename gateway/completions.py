@@ -24,9 +24,9 @@ from domain.errors import GatewayError, ModelNotSupported
 from domain.metering import Usage
 from gateway.auth import Caller
 from gateway.chat import ChatRun, Relabel
-from gateway.metering import Claim, Route
 from gateway.routing import Routed, route
 from gateway.services import Services
+from gateway.tickets import Claim, Route
 from providers import legacy_completions as legacy
 from providers.base import ChatProvider, Chunk, TextCompletionProvider
 from providers.chunks import usage_from

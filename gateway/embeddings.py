@@ -18,9 +18,9 @@ from domain.catalog import ModelEntry
 from domain.metering import Usage
 from gateway.answers import Answer
 from gateway.auth import Caller
-from gateway.metering import Claim, Route, Ticket
 from gateway.routing import route
 from gateway.services import Services
+from gateway.tickets import Claim, Route, Ticket
 from providers.base import EmbeddingsProvider
 
 ENDPOINT = "embeddings"

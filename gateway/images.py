@@ -25,9 +25,9 @@ from domain.tokens import estimate_tokens
 from gateway.answers import Answer
 from gateway.auth import Caller
 from gateway.image_store import ImageStore
-from gateway.metering import Claim, Route, Ticket
 from gateway.routing import route
 from gateway.services import Services
+from gateway.tickets import Claim, Route, Ticket
 from providers.base import GeneratedImage, ImageProvider, ImageResult
 
 ENDPOINT = "images.generations"

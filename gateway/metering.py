@@ -18,22 +18,17 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
 import anyio
 
-from domain.charges import ABANDONED, Ending, images_charged, messages_charged
+from domain.charges import Ending, images_charged, messages_charged
 from domain.errors import QuotaExceeded
-from domain.metering import Usage, cached_discount
 from domain.quota import (
     IMAGES,
     MESSAGES,
-    Counter,
-    Hold,
     Want,
     least_messages,
     messages_needed,
@@ -45,106 +40,19 @@ from domain.ratelimit import Reservation
 from gateway.auth import Caller
 from gateway.quota_errors import refusal
 from gateway.rate_limits import RateLimits
+from gateway.reset_clock import ResetClock
+from gateway.sweeps import settle_abandoned
+from gateway.tickets import Claim, Receipt, Route, Ticket, counter_kind, ledger_row
 from storage import reservations
 from storage.group_commit import GroupCommit
-from storage.usage import LedgerRow
 
 log = logging.getLogger("wmgw.metering")
 SWEEP_BATCH = 100
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """What a request can cost, as its use case sees it before the upstream call: an upper
-    estimate of its prompt, its output allowance per choice and its number of choices, whether
-    that allowance may be lowered to fit what is left, and the images it asks for."""
-
-    prompt_tokens: int
-    max_output: int = 0
-    choices: int = 1
-    lowerable: bool = False
-    images: int = 0
-    stated_output: int = 0  # the output the request asked for itself (all choices), or 0
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    endpoint: str  # as the ledger names it: chat.completions, embeddings, ...
-    model: str
-    provider: str
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """What a settled request counted, and what is left after it."""
-
-    messages: int
-    images: int
-    remaining: dict[str, int | None]  # by counter: messages, pool, images
-
-
 def owner_id() -> str:
     """This process, among every process of every host sharing the database."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-@dataclass(eq=False)
-class Ticket:
-    """One admitted request, until it is settled."""
-
-    meter: Meter
-    caller: Caller
-    route: Route
-    byok: bool
-    day: date
-    holds: list[tuple[Hold, Counter]]
-    claim: Claim
-    output_allowance: int | None = None  # per choice, set when it was lowered to fit
-    started: float = field(default_factory=time.monotonic)
-    progress: Callable[[], Usage] | None = None  # what the request has produced so far
-    receipt: Receipt | None = None
-    tokens: Reservation | None = None  # reserved against the key's tokens per minute
-    stop_reason: str | None = None
-    _stops: list[Callable[[], Any]] = field(default_factory=list)
-
-    @property
-    def request_id(self) -> str:
-        return self.caller.request_id
-
-    def counter(self, kind: str) -> Counter | None:
-        """The counter of a kind (`messages`: the daily limit, `pool`, `images`) as admission
-        left it."""
-        for hold, counter in self.holds:
-            if _kind(self.caller, hold) == kind:
-                return counter
-        return None
-
-    def reserved(self, unit: str) -> int:
-        return max((hold.n for hold, _ in self.holds if hold.unit == unit), default=0)
-
-    def on_stop(self, stop: Callable[[], Any]) -> None:
-        """Call `stop` when the server stops this request (its graceful deadline)."""
-        self._stops.append(stop)
-
-    def stop(self, reason: str) -> None:
-        self.stop_reason = reason
-        for stop in self._stops:
-            stop()
-
-    async def settle(self, ending: Ending) -> Receipt:
-        """Settle once, shielded from cancellation (a client leaving can't skip it); a second
-        call returns the first receipt."""
-        if self.receipt is not None:
-            return self.receipt
-        with anyio.CancelScope(shield=True):
-            receipt = self.receipt = await self.meter.settle(self, ending)
-        return receipt
-
-
-def _kind(caller: Caller, hold: Hold) -> str:
-    if hold.unit == MESSAGES:
-        return "pool" if hold.subject != caller.workspace_id else MESSAGES
-    return hold.unit
 
 
 class Meter:
@@ -156,10 +64,12 @@ class Meter:
         rate_limits: RateLimits | None = None,
     ) -> None:
         self.writer = writer
+        writer.requests_in_flight = lambda: len(self.live)
         self.rate_limits = rate_limits
         self.lease_seconds = lease_seconds
         self.renew_seconds = renew_seconds
         self.owner = owner_id()
+        self.resets = ResetClock()
         self.live: dict[str, Ticket] = {}
         self._heartbeat: asyncio.Task[None] | None = None
 
@@ -247,7 +157,7 @@ class Meter:
             log.warning("request %s was settled by a sweep before it ended", ticket.request_id)
             totals = {}
         remaining = {
-            _kind(ticket.caller, hold): _left(counter.limit, totals.get(hold))
+            counter_kind(ticket.caller, hold): _left(counter.limit, totals.get(hold))
             for hold, counter in ticket.holds
         }
         return Receipt(messages, images, remaining)
@@ -354,33 +264,6 @@ def _left(limit: int | None, totals: tuple[int, int] | None) -> int | None:
     return max(0, limit - used - reserved)
 
 
-def ledger_row(ticket: Ticket, ending: Ending, messages: int, images: int) -> LedgerRow:
-    caller, route, usage = ticket.caller, ticket.route, ending.usage
-    return LedgerRow(
-        request_id=caller.request_id,
-        user_id=caller.user_id,
-        workspace_id=caller.workspace_id,
-        key_id=caller.key_id,
-        model=route.model,
-        provider=route.provider,
-        endpoint=route.endpoint,
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        cached_tokens=usage.cached_tokens,
-        cached_discount=cached_discount(usage),
-        messages=messages,
-        usage_estimated=usage.estimated,
-        byok=ticket.byok,
-        status=ending.status,
-        http_status=ending.http_status,
-        duration_ms=int((time.monotonic() - ticket.started) * 1000),
-        created_at=datetime.now(UTC),
-        quota_day=ticket.day,
-        images=images,
-        video_seconds=ending.video_seconds,
-    )
-
-
 def _progress(ticket: Ticket) -> dict[str, Any] | None:
     assert ticket.progress is not None
     try:
@@ -393,45 +276,3 @@ def _progress(ticket: Ticket) -> dict[str, Any] | None:
         "completion": usage.completion_tokens,
         "cached": usage.cached_tokens,
     }
-
-
-def settle_abandoned(conn: Any, record: dict[str, Any], now_ms: int) -> bool:
-    """Settle a request whose process died, for what it had reported at its last renewal."""
-    if not reservations.take_expired(conn, record["request_id"], now_ms):
-        return False
-    usage = Usage(
-        prompt_tokens=record["prompt_tokens"],
-        completion_tokens=record["completion_tokens"],
-        cached_tokens=record["cached_tokens"],
-        estimated=True,
-    )
-    ending = Ending(ABANDONED, 0, usage)
-    messages = messages_charged(ending, byok=record["byok"])
-    row = LedgerRow(
-        request_id=record["request_id"],
-        user_id=record["user_id"],
-        workspace_id=record["workspace_id"],
-        key_id=record["key_id"],
-        model=record["model"],
-        provider=record["provider"],
-        endpoint=record["endpoint"],
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        cached_tokens=usage.cached_tokens,
-        cached_discount=cached_discount(usage),
-        messages=messages,
-        usage_estimated=True,
-        byok=record["byok"],
-        status=ABANDONED,
-        http_status=0,
-        duration_ms=max(0, now_ms - int(_aware(record["created_at"]).timestamp() * 1000)),
-        created_at=datetime.now(UTC),
-        quota_day=record["quota_day"],
-    )
-    holds = [Hold.of_row(hold) for hold in record["holds"]]
-    reservations.settle_taken(conn, holds, {MESSAGES: messages}, row)
-    return True
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -8,6 +8,7 @@ import secrets
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import GatewayError, PayloadTooLarge
+from gateway.rate_limit_headers import RATE_REPORT, RateReport
 
 REQUEST_ID = "wmgw.request_id"
 HEADERS = "wmgw.headers"  # the request's headers by (lower-case) name, built once by BodyLimit
@@ -18,8 +19,9 @@ def new_request_id() -> str:
 
 
 class RequestId:
-    """Stamps `x-request-id` on every response, errors included; the id is in the scope for
-    the handlers and the ledger."""
+    """Stamps `x-request-id` on every response, errors included (the id is in the scope for
+    the handlers and the ledger), and the key's `x-ratelimit-*` headers when the rate-limit
+    checks left any in the scope's RateReport: one wrapper of `send` for both."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -29,11 +31,14 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         request_id = scope[REQUEST_ID] = new_request_id()
+        report = scope[RATE_REPORT] = RateReport()
         header = (b"x-request-id", request_id.encode())
 
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), header]
+                if report.requests is not None or report.tokens is not None:
+                    message["headers"] += report.headers()
             await send(message)
 
         await self.app(scope, receive, stamped)

@@ -1,13 +1,12 @@
 """OpenAI's x-ratelimit-* headers on every response of a key that has a rate limit.
 
-The middleware leaves an empty `RateReport` in the scope for each request; the rate-limit
-checks fill it in (through the Caller, which carries it), and the middleware stamps what it
-holds on the response's start, errors included. A key without limits leaves it empty: no header.
+gateway/middleware.py's RequestId leaves an empty `RateReport` in the scope for each request;
+the rate-limit checks fill it in (through the Caller, which carries it), and RequestId stamps
+what it holds on the response's start, errors included. A key without limits leaves it empty:
+no header.
 """
 
 from __future__ import annotations
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.ratelimit import RateState, duration
 
@@ -33,23 +32,3 @@ class RateReport:
                     (b"x-ratelimit-reset-" + unit.encode(), duration(rate.reset_ms).encode()),
                 ]
         return headers
-
-
-class RateLimitHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        report = scope[RATE_REPORT] = RateReport()
-
-        async def stamped(message: Message) -> None:
-            if message["type"] == "http.response.start" and (
-                report.requests is not None or report.tokens is not None
-            ):
-                message["headers"] = [*message.get("headers", []), *report.headers()]
-            await send(message)
-
-        await self.app(scope, receive, stamped)

@@ -16,8 +16,8 @@ A stream's headers go out before it has ended, so they carry what admission left
 
 from __future__ import annotations
 
-from domain.quota import IMAGES, MESSAGES, next_reset
-from gateway.metering import Receipt, Ticket
+from domain.quota import IMAGES, MESSAGES
+from gateway.tickets import Receipt, Ticket
 
 POOL = "pool"
 
@@ -46,8 +46,8 @@ def receipt_headers(ticket: Ticket, receipt: Receipt) -> dict[str, str]:
 def _common(ticket: Ticket) -> dict[str, str]:
     if ticket.byok:
         return {"x-writingmate-byok": "true"}
-    reset = next_reset(time_zone=ticket.caller.time_zone)
-    headers = {"x-writingmate-messages-reset": reset.isoformat()}
+    reset = ticket.meter.resets.header(ticket.caller.time_zone)
+    headers = {"x-writingmate-messages-reset": reset}
     if ticket.output_allowance is not None:
         headers["x-writingmate-max-tokens"] = str(ticket.output_allowance)
     return headers

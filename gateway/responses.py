@@ -19,9 +19,9 @@ from domain.metering import Usage
 from gateway.answers import Answer
 from gateway.auth import Caller
 from gateway.chat import ChatRun, begin_chat
-from gateway.metering import Ticket
 from gateway.routing import route
 from gateway.services import Services
+from gateway.tickets import Ticket
 from providers import sse
 from providers.base import ChatProvider
 from providers.responses_events import ResponseEvents, error_code, new_id, shell

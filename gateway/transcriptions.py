@@ -11,10 +11,10 @@ from domain.catalog import ModelEntry
 from domain.metering import Usage
 from gateway.answers import Answer
 from gateway.auth import Caller
-from gateway.metering import Claim, Route, Ticket
 from gateway.multipart import Form
 from gateway.routing import route
 from gateway.services import Services
+from gateway.tickets import Claim, Route, Ticket
 from providers import sse
 from providers.base import TranscriptionProvider
 from providers.transcripts import TranscriptionRequest, TranscriptionResult, stream_events

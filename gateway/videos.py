@@ -41,10 +41,10 @@ from domain.videos import (
 )
 from gateway.answers import Answer
 from gateway.auth import Caller
-from gateway.metering import Claim, Route, Ticket
 from gateway.routing import route
 from gateway.services import Services
 from gateway.settings import VideoSettings
+from gateway.tickets import Claim, Route, Ticket
 from providers.base import VideoProvider
 from storage import videos as store
 

@@ -8,7 +8,6 @@ from starlette.responses import Response
 
 from gateway.answers import MeteredAnswer
 from gateway.multipart import Form
-from gateway.receipts import admission_headers
 from gateway.services import Services
 from gateway.transcriptions import begin_transcription
 
@@ -21,4 +20,4 @@ async def create_transcription(
     except BaseException:
         await form.aclose()
         raise
-    return MeteredAnswer(run, admission_headers(run.ticket))
+    return MeteredAnswer(run)

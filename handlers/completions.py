@@ -8,7 +8,6 @@ from starlette.responses import Response
 
 from gateway.answers import MeteredAnswer
 from gateway.completions import begin_completion
-from gateway.receipts import admission_headers
 from gateway.services import Services
 
 
@@ -16,4 +15,4 @@ async def create_completion(
     services: Services, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Response:
     run = await begin_completion(services, token_info["caller"], body)
-    return MeteredAnswer(run, admission_headers(run.ticket))
+    return MeteredAnswer(run)

@@ -8,7 +8,6 @@ from starlette.responses import Response
 
 from gateway.answers import MeteredAnswer
 from gateway.embeddings import begin_embeddings
-from gateway.receipts import admission_headers
 from gateway.services import Services
 
 
@@ -16,4 +15,4 @@ async def create_embedding(
     services: Services, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Response:
     run = await begin_embeddings(services, token_info["caller"], body)
-    return MeteredAnswer(run, admission_headers(run.ticket))
+    return MeteredAnswer(run)

@@ -12,7 +12,6 @@ from starlette.responses import Response
 from domain.errors import NotFound
 from gateway.answers import MeteredAnswer
 from gateway.images import begin_images, links_base
-from gateway.receipts import admission_headers
 from gateway.services import Services
 
 
@@ -22,7 +21,7 @@ async def create_image(
     url = str(request.url).split("?", 1)[0]
     base = links_base(services.settings.public_url, url, request.url.path)
     run = await begin_images(services, token_info["caller"], body, base)
-    return MeteredAnswer(run, admission_headers(run.ticket))
+    return MeteredAnswer(run)
 
 
 async def get_image_file(services: Services, name: str) -> Response:

@@ -9,7 +9,6 @@ from starlette.responses import Response
 
 from gateway import responses
 from gateway.answers import MeteredAnswer
-from gateway.receipts import admission_headers
 from gateway.services import Services
 
 
@@ -17,7 +16,7 @@ async def create_response(
     services: Services, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Response:
     turn = await responses.begin_response(services, token_info["caller"], body)
-    return MeteredAnswer(turn, admission_headers(turn.ticket))
+    return MeteredAnswer(turn)
 
 
 async def retrieve_response(

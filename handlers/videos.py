@@ -10,7 +10,6 @@ from starlette.responses import Response, StreamingResponse
 from domain.videos import MEDIA_TYPES, Job, ReferenceFile, poll_after_ms
 from gateway.answers import MeteredAnswer
 from gateway.multipart import Form, UploadedFile
-from gateway.receipts import admission_headers
 from gateway.services import Services
 from gateway.videos import begin_video, retrieve_video, video_content
 
@@ -54,7 +53,7 @@ async def create_video(
 ) -> Response:
     fields, reference = await _fields(body, form)
     run = await begin_video(services, token_info["caller"], fields, reference)
-    return MeteredAnswer(run, admission_headers(run.ticket))
+    return MeteredAnswer(run)
 
 
 async def retrieve(services: Services, video_id: str, token_info: dict[str, Any]) -> Response:

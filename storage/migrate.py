@@ -6,8 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine
 
-from storage.engine import ensure_sqlite_dir, sync_url
+from storage.engine import ensure_sqlite_dir, is_sqlite, sync_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -22,3 +23,16 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "head") -> None:
     ensure_sqlite_dir(sync_url(database_url))
     command.upgrade(alembic_config(database_url), revision)
+    if is_sqlite(database_url):
+        _write_ahead_log(sync_url(database_url))
+
+
+def _write_ahead_log(url: str) -> None:
+    """SQLite's WAL mode is kept in the file: set it once here, while nothing else runs, so a
+    gateway never has to switch to it (which takes a lock that cannot be waited for)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    finally:
+        engine.dispose()

@@ -38,10 +38,11 @@ class LedgerRow:
     video_seconds: int = 0  # drawn from the video-seconds pool (POST /videos)
 
     def values(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _FIELDS}
 
 
-_INSERT = Direct(ledger.insert(), column_keys=[f.name for f in fields(LedgerRow)])
+_FIELDS = tuple(f.name for f in fields(LedgerRow))
+_INSERT = Direct(ledger.insert(), column_keys=list(_FIELDS))
 
 
 def record(conn: Connection, row: LedgerRow) -> None:

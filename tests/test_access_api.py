@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import openai
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.app import create_app
+from gateway.services import build_services
+from gateway.settings import Settings
 from storage import accounts
-from tests.conftest import Gateway
+from tests.conftest import SERVER_SECRET, Gateway, seed
+from tests.fakes.server import serve_asgi
 
 HELLO = [{"role": "user", "content": "hi"}]
 
@@ -125,3 +134,38 @@ def test_workspace_header_picks_where_usage_is_counted(gateway: Gateway) -> None
         model="writingmate/echo", messages=HELLO
     )
     assert [row["workspace_id"] for row in gateway.ledger()] == [gateway.workspace_id, second]
+
+
+def test_when_the_key_cache_expires_under_load_the_database_is_asked_once(
+    tmp_path: Path, migrated_template: Path
+) -> None:
+    """Forty requests arriving together after the cached key expired: one lookup of the key
+    and its workspace, not forty (which stalled every request in flight, every two seconds)."""
+    shutil.copy(migrated_template, tmp_path / "gateway.db")
+    settings = Settings.from_env(
+        {
+            "WMGW_DATA_DIR": str(tmp_path),
+            "WMGW_SERVER_SECRET": SERVER_SECRET,
+            "WMGW_KEY_CACHE_SECONDS": "0.5",
+        }
+    )
+    _, _, key = seed(settings.database_url, settings.server_secret, daily_limit=None)
+    services = build_services(settings)
+    lookups: list[str] = []
+    event.listen(
+        services.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_rest: lookups.append(sql) if "FROM api_keys" in sql else None,
+    )
+    with serve_asgi(create_app(settings, services)) as url:
+
+        async def burst() -> None:
+            client = openai.AsyncOpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
+            await asyncio.gather(*(client.models.list() for _ in range(40)))
+            await client.close()
+
+        asyncio.run(burst())
+        time.sleep(0.6)  # every cached entry has expired
+        lookups.clear()
+        asyncio.run(burst())
+    assert len(lookups) == 1

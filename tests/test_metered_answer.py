@@ -14,7 +14,7 @@ from domain.charges import Ending
 from domain.errors import GatewayError, UpstreamUnavailable
 from domain.metering import Usage
 from gateway.answers import Answer, MeteredAnswer
-from gateway.metering import Receipt
+from gateway.tickets import Claim, Receipt
 
 
 @dataclass
@@ -26,6 +26,11 @@ class Ticket:
     endings: list[Ending] = field(default_factory=list)
     stops: list[Callable[[], Any]] = field(default_factory=list)
     byok: bool = True  # no counters, so the receipt's headers need no caller
+    receipt: Receipt | None = None
+    claim: Claim = field(default_factory=lambda: Claim(prompt_tokens=1))
+
+    def counter(self, kind: str) -> None:
+        return None
 
     def on_stop(self, stop: Callable[[], Any]) -> None:
         self.stops.append(stop)
@@ -37,7 +42,8 @@ class Ticket:
 
     async def settle(self, ending: Ending) -> Receipt:
         self.endings.append(ending)
-        return Receipt(0, 0, {})
+        self.receipt = Receipt(0, 0, {})
+        return self.receipt
 
 
 @dataclass
@@ -98,7 +104,7 @@ class Client:
 
 
 async def serve(run: Run, client: Client, **options: Any) -> None:
-    await MeteredAnswer(run, {}, **options)({"type": "http"}, client.receive, client.send)
+    await MeteredAnswer(run, **options)({"type": "http"}, client.receive, client.send)
 
 
 def numbered(count: int) -> Callable[[], AsyncIterator[bytes]]:

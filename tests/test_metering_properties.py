@@ -27,7 +27,9 @@ from domain.charges import COMPLETED, INTERRUPTED, UPSTREAM_ERROR, Ending, messa
 from domain.metering import Usage
 from domain.quota import MESSAGES, Counter, pool_period, quota_day
 from gateway.auth import Caller
-from gateway.metering import Claim, Route, Ticket, ledger_row, settle_abandoned, wants_for
+from gateway.metering import wants_for
+from gateway.sweeps import settle_abandoned
+from gateway.tickets import Claim, Route, Ticket, ledger_row
 from storage import reservations
 from storage.accounts import Pool
 from storage.tables import ledger, quota_counters

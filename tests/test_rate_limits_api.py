@@ -143,12 +143,13 @@ def counted(tmp_path: Path, migrated_template: Path) -> Iterator[tuple[str, Sett
     settings = Settings.from_env(environ)
     services = build_services(settings)
     statements: list[str] = []
-    # The writer runs its statements on the driver's cursor, past SQLAlchemy's events.
-    event.listen(
-        services.meter.writer.engine,
-        "connect",
-        lambda dbapi, _record: dbapi.set_trace_callback(statements.append),
-    )
+    # The writer runs its statements on the driver's cursor, past SQLAlchemy's events, on its
+    # thread or (SQLite) on the loop.
+    writer = services.meter.writer
+    for engine in (writer.engine, *([writer.loop_writes.engine] if writer.loop_writes else [])):
+        event.listen(
+            engine, "connect", lambda dbapi, _record: dbapi.set_trace_callback(statements.append)
+        )
     event.listen(
         services.engine.sync_engine,
         "before_cursor_execute",
