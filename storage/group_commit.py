@@ -80,8 +80,11 @@ class GroupCommit:
 
     async def run(self, operation: Callable[[Connection], T]) -> T:
         """Run `operation` in the next committed batch and return its result."""
-        if self.loop_writes is not None and not self._queue and self._draining is None and (
-            self.requests_in_flight() <= LOOP_WRITES_UP_TO
+        if (
+            self.loop_writes is not None
+            and not self._queue
+            and self._draining is None
+            and (self.requests_in_flight() <= LOOP_WRITES_UP_TO)
         ):
             try:
                 result: T = self.loop_writes.run(operation)
