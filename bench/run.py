@@ -56,6 +56,7 @@ MODEL = "openai/gpt-5-mini"
 MESSAGES = [{"role": "user", "content": "Write sixteen words about load testing."}]
 
 TARGETS = {
+    "tail_ratio": 2.0,  # p99 within 2x p50 at concurrency 16 and 64
     "added_p50_ms": 1.5,
     "cpu_nonstream_ms": 1.5,
     "cpu_stream_ms": 3.0,
@@ -729,6 +730,28 @@ def relative_to_peer(bench: Bench) -> list[dict[str, Any]]:
     ]
 
 
+def tails(bench: Bench) -> list[dict[str, Any]]:
+    """The slowest answers: the gateway's p99 as a multiple of its p50 (whole answers, streams
+    included), at each concurrency above 1."""
+    limit = TARGETS["tail_ratio"]
+    out = []
+    for stream, kind in ((False, "non-streaming"), (True, "streaming")):
+        ratios = {}
+        for c in bench.args.concurrency:
+            found = find(bench.results, "gateway", stream, c)
+            latency = (found or {}).get("latency_ms") or {}
+            if c > 1 and latency.get("p50") and latency.get("p99"):
+                ratios[c] = latency["p99"] / latency["p50"]
+        if ratios:
+            worst = max(ratios.values())
+            shown = ", ".join(f"c={c}: {v:.2f}" for c, v in ratios.items())
+            out.append(verdict(
+                f"gateway p99 <= {limit:g} x p50 ({kind}, concurrency above 1)",
+                shown, worst <= limit, worst,
+            ))  # fmt: skip
+    return out
+
+
 def targets(bench: Bench) -> list[dict[str, Any]]:
     results, args = bench.results, bench.args
     out = []
@@ -755,6 +778,7 @@ def targets(bench: Bench) -> list[dict[str, Any]]:
                 f"gateway CPU per {label} <= {TARGETS[key]} ms (at every concurrency)",
                 f"{shown} ms", worst <= TARGETS[key], worst,
             ))  # fmt: skip
+    out += tails(bench)
     out += relative_to_peer(bench)
     h = bench.hold
     if h:
