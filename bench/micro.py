@@ -14,7 +14,7 @@ fresh SQLite database:
    jsonschema (what gateway/spec31.py reports errors with) versus jsonschema_rs;
 4. one upstream call to bench/fake_upstream.py (non-streaming, and a 16-chunk stream read to
    its end), client CPU only: httpx.AsyncClient over httpx's own transport (httpcore) versus
-   the gateway's client (providers/upstream.UpstreamClient over providers/transport.py).
+   the gateway's client (providers/http_client.HttpClient, over aiohttp).
 
     .venv/bin/python bench/micro.py [--n 400]
 """
@@ -246,35 +246,46 @@ def validation(n: int) -> list[str]:
 async def upstream_calls(n: int, port: int) -> list[str]:
     import httpx
 
-    from providers.transport import LeanTransport
-    from providers.upstream import UpstreamClient, json_body
+    from providers.http_client import HttpClient
+    from providers.upstream import json_body
 
-    url = httpx.URL(f"http://127.0.0.1:{port}/v1/chat/completions")
+    url = f"http://127.0.0.1:{port}/v1/chat/completions"
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 16}
     headers = {"Authorization": "Bearer bench", "Content-Type": "application/json"}
-    clients = {
-        "httpx over httpcore": httpx.AsyncClient(trust_env=False),
-        "the gateway's client": UpstreamClient(
-            transport=LeanTransport(max_connections=10, max_idle_connections=10),
-            trust_env=False,
-        ),
-    }
     lines = []
-    for label, client in clients.items():
-        async with client:
+    async with httpx.AsyncClient(trust_env=False) as plain:
 
-            async def json_call(client=client) -> None:  # type: ignore[no-untyped-def]
-                answer = await client.post(url, content=json_body(body), headers=headers)
-                answer.json()
+        async def httpx_json() -> None:
+            (await plain.post(url, content=json_body(body), headers=headers)).json()
 
-            async def stream_call(client=client) -> None:  # type: ignore[no-untyped-def]
-                content = json_body({**body, "stream": True})
-                async with client.stream("POST", url, content=content, headers=headers) as r:
-                    async for _ in r.aiter_bytes():
-                        pass
+        async def httpx_stream() -> None:
+            content = json_body({**body, "stream": True})
+            async with plain.stream("POST", url, content=content, headers=headers) as r:
+                async for _ in r.aiter_bytes():
+                    pass
 
-            lines.append(await timed(f"upstream call, {label}, non-streaming", n, json_call))
-            lines.append(await timed(f"upstream call, {label}, 16-chunk stream", n, stream_call))
+        lines.append(
+            await timed("upstream call, httpx over httpcore, non-streaming", n, httpx_json)
+        )
+        lines.append(
+            await timed("upstream call, httpx over httpcore, 16-chunk stream", n, httpx_stream)
+        )
+    gateway = HttpClient(max_connections=10)
+
+    async def client_json() -> None:
+        (await gateway.post(url, content=json_body(body), headers=headers)).json()
+
+    async def client_stream() -> None:
+        content = json_body({**body, "stream": True})
+        async with gateway.stream("POST", url, content=content, headers=headers) as r:
+            async for _ in r.aiter_bytes():
+                pass
+
+    lines.append(await timed("upstream call, the gateway's client, non-streaming", n, client_json))
+    lines.append(
+        await timed("upstream call, the gateway's client, 16-chunk stream", n, client_stream)
+    )
+    await gateway.aclose()
     return lines
 
 

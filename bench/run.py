@@ -57,6 +57,7 @@ MESSAGES = [{"role": "user", "content": "Write sixteen words about load testing.
 
 TARGETS = {
     "tail_ratio": 2.0,  # p99 within 2x p50 at concurrency 16 and 64
+    "relay_ratio": 3.0,  # gateway CPU per request within 3x the bare relay's
     "added_p50_ms": 1.5,
     "cpu_nonstream_ms": 1.5,
     "cpu_stream_ms": 3.0,
@@ -155,6 +156,33 @@ def start_gateway(
         "gateway", command, env=env, stdout=logfile.open("wb"), stderr=subprocess.STDOUT
     )
     return process, port
+
+
+def start_relay(procs: Processes, env: dict[str, str], tmp: Path, up_port: int) -> tuple[int, int]:
+    """The floor (bench/relay.py): a bare ASGI relay through the gateway's HTTP client, served
+    as the gateway is; (pid, port)."""
+    port, logfile = free_port(), tmp / "relay.log"
+    command = [
+        PY, "-m", "uvicorn", "--app-dir", str(BENCH), "--factory", "relay:create_app",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    relay_env = {
+        **env,
+        "BENCH_UPSTREAM": f"http://127.0.0.1:{up_port}",
+        "PYTHONPATH": str(ROOT),
+    }
+    process = procs.start(
+        "relay", command, env=relay_env, stdout=logfile.open("wb"), stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    log(f"bare relay pid {process.pid} on :{port}")
+    return process.pid, port
 
 
 def start_peer(
@@ -296,12 +324,18 @@ class Bench:
         self.peer_pid: int | None = None
         self.peer_port = 0
         self.peer_version: str | None = None
+        self.relay_pid: int | None = None
+        self.relay_port = 0
+
+    def add_relay(self, pid: int, port: int) -> None:
+        self.relay_pid, self.relay_port = pid, port
 
     def add_peer(self, pid: int, port: int, version: str) -> None:
         self.peer_pid, self.peer_port, self.peer_version = pid, port, version
 
     def targets(self) -> tuple[str, ...]:
-        return ("direct", "gateway", "peer") if self.peer_pid else ("direct", "gateway")
+        relay = ("relay",) if self.relay_pid else ()
+        return ("direct", *relay, "gateway", *(("peer",) if self.peer_pid else ()))
 
     def spec(self, target: str, stream: bool, **extra: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -317,6 +351,13 @@ class Bench:
                 "port": self.gw_port,
                 "path": f"{API}/chat/completions",
                 "headers": {"Authorization": f"Bearer {self.key}"},
+            }
+        elif target == "relay":
+            body["model"] = "gpt-5-mini"
+            where = {
+                "port": self.relay_port,
+                "path": "/v1/chat/completions",
+                "headers": {"Authorization": "Bearer relay"},
             }
         elif target == "peer":
             where = {
@@ -336,7 +377,12 @@ class Bench:
             **where,
             "body": body,
             "expect_chunks": self.args.chunks,
-            "watch_pids": {"gateway": self.gw_pid, "upstream": self.up_pid, "peer": self.peer_pid},
+            "watch_pids": {
+                "gateway": self.gw_pid,
+                "upstream": self.up_pid,
+                "peer": self.peer_pid,
+                "relay": self.relay_pid,
+            },
             **extra,
         }
 
@@ -730,6 +776,32 @@ def relative_to_peer(bench: Bench) -> list[dict[str, Any]]:
     ]
 
 
+def against_floor(bench: Bench) -> list[dict[str, Any]]:
+    """The gateway's CPU per request as a multiple of the bare relay's, same run."""
+    limit = TARGETS["relay_ratio"]
+    out = []
+    for stream, kind in (
+        (False, "non-streaming request"),
+        (True, f"{bench.args.chunks}-chunk stream"),
+    ):
+        ratios = {}
+        for c in bench.args.concurrency:
+            g = cpu_per_req(find(bench.results, "gateway", stream, c))
+            r = cpu_per_req(find(bench.results, "relay", stream, c), "relay")
+            if g and r:
+                ratios[c] = (g / r, r)
+        if ratios:
+            worst = max(ratio for ratio, _ in ratios.values())
+            shown = ", ".join(
+                f"c={c}: {ratio:.2f} (relay {floor:.2f} ms)" for c, (ratio, floor) in ratios.items()
+            )
+            out.append(verdict(
+                f"gateway CPU per {kind} <= {limit:g} x the bare relay's (same client, same run)",
+                shown, worst <= limit, worst,
+            ))  # fmt: skip
+    return out
+
+
 def tails(bench: Bench) -> list[dict[str, Any]]:
     """The slowest answers: the gateway's p99 as a multiple of its p50 (whole answers, streams
     included), at each concurrency above 1."""
@@ -779,6 +851,7 @@ def targets(bench: Bench) -> list[dict[str, Any]]:
                 f"{shown} ms", worst <= TARGETS[key], worst,
             ))  # fmt: skip
     out += tails(bench)
+    out += against_floor(bench)
     out += relative_to_peer(bench)
     h = bench.hold
     if h:
@@ -897,6 +970,10 @@ def main(argv: list[str] | None = None) -> int:
         smoke(gw_port, key, args.chunks)
         rss_ready = rss_kb(gateway.pid) or 0
         bench.configure(gateway.pid, gw_port, upstream.pid, up_port, key)
+        relay = start_relay(procs, env, tmp, up_port)
+        if args.pin:
+            os.sched_setaffinity(relay[0], {0})
+        bench.add_relay(*relay)
         litellm = start_peer(procs, args, env, tmp, up_port)
         if litellm:
             bench.add_peer(*litellm)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.catalog import Catalog, entry_from_config
@@ -14,9 +13,9 @@ from gateway.image_store import ImageStore
 from gateway.metering import Meter
 from gateway.rate_limits import RateLimits, rate_limits_for
 from gateway.settings import Settings
+from providers.http_client import HttpClient, Timeouts
+from providers.proxies import Proxies
 from providers.registry import Registry, build_registry
-from providers.transport import LeanTransport
-from providers.upstream import UpstreamClient
 from storage import reservations, synced_models
 from storage.engine import create_engine, is_sqlite
 from storage.group_commit import GroupCommit
@@ -26,7 +25,7 @@ from storage.group_commit import GroupCommit
 class Services:
     settings: Settings
     engine: AsyncEngine
-    http: httpx.AsyncClient
+    http: HttpClient
     catalog: Catalog
     registry: Registry
     auth: Authenticator
@@ -48,19 +47,21 @@ class Services:
         await self.engine.dispose()
 
 
-def upstream_client(settings: Settings) -> httpx.AsyncClient:
-    """One client per worker. Its connection limit is raised: the default of 100 made the
-    101st concurrent stream fail with PoolTimeout (CONNEXION.md, "Upstream HTTP"). It keeps
-    httpx's API over our own HTTP/1.1 transport (providers/transport.py), which costs a
-    fraction of httpcore's or aiohttp's CPU per call (BENCHMARKS.md, "Upstream transport")."""
-    transport = LeanTransport(
+def upstream_client(settings: Settings) -> HttpClient:
+    """One client per worker (providers/http_client.py, over aiohttp). Its connection limit is
+    high: a low one made the next concurrent stream wait for a connection and then fail.
+    Proxies come from the settings' environment (`HTTPS_PROXY`, `NO_PROXY`)."""
+    timeouts = Timeouts(
+        connect=settings.upstream_connect_timeout,
+        read=settings.upstream_read_timeout,
+        total=settings.upstream_total_timeout,
+    )
+    return HttpClient(
         max_connections=settings.upstream_max_connections,
-        max_idle_connections=min(256, settings.upstream_max_connections),
+        timeouts=timeouts,
+        proxies=Proxies(settings.environ),
+        max_body=settings.upstream_max_body_bytes,
     )
-    timeout = httpx.Timeout(
-        settings.upstream_read_timeout, connect=settings.upstream_connect_timeout
-    )
-    return UpstreamClient(transport=transport, timeout=timeout, trust_env=False)
 
 
 def metering_writer(database_url: str) -> GroupCommit:

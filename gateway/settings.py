@@ -65,8 +65,13 @@ class Settings:
     spec_path: Path = REPO_ROOT / "openapi.yaml"
     max_body_bytes: int = 32 * 1024 * 1024
     upstream_max_connections: int = 4096
+    # Upstream calls: to connect; the longest silence before the first byte and between two
+    # (a stalled upstream); the whole call (None: no limit).
     upstream_connect_timeout: float = 10.0
-    upstream_read_timeout: float = 600.0
+    upstream_read_timeout: float = 120.0
+    upstream_total_timeout: float | None = 1800.0
+    # The largest whole answer read from an upstream (streams are read as they come).
+    upstream_max_body_bytes: int = 64 * 1024 * 1024
     validate_responses: bool = False
     key_cache_seconds: float = 2.0
     # A request in flight is recorded with a lease its process renews (a third of it at a
@@ -95,6 +100,7 @@ class Settings:
             server_secret=_server_secret(env, data_dir),
             catalog_path=Path(env.get("WMGW_CATALOG", REPO_ROOT / "catalog.yaml")),
             max_body_bytes=int(env.get("WMGW_MAX_BODY_BYTES", 32 * 1024 * 1024)),
+            upstream_max_body_bytes=int(env.get("WMGW_UPSTREAM_MAX_BODY_BYTES", 64 * 1024 * 1024)),
             validate_responses=env.get("WMGW_VALIDATE_RESPONSES", "") == "1",
             key_cache_seconds=float(env.get("WMGW_KEY_CACHE_SECONDS", 2.0)),
             reservation_lease_seconds=float(env.get("WMGW_RESERVATION_LEASE_SECONDS", 30.0)),

@@ -20,13 +20,12 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamUnavailable
 from domain.keys import redact
 from providers import rows, upstream
 from providers.base import PARTIAL_USAGE, Chunk
+from providers.http_client import HttpClient
 from providers.rows import Row
 
 API_VERSION = "2023-06-01"
@@ -511,12 +510,12 @@ class Anthropic:
     name: str
     base_url: str
     api_key: str | None
-    client: httpx.AsyncClient
+    client: HttpClient
     extra_headers: Mapping[str, str]
 
     @functools.cached_property
-    def messages_url(self) -> httpx.URL:
-        return httpx.URL(f"{self.base_url}/v1/messages")
+    def messages_url(self) -> str:
+        return f"{self.base_url}/v1/messages"
 
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {
@@ -551,7 +550,7 @@ class Anthropic:
         return to_completion(answer, json_tool_name(body))
 
 
-def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Anthropic:
+def build(row: Row, env: Mapping[str, str], client: HttpClient) -> Anthropic:
     return Anthropic(
         name=row["name"],
         base_url=rows.base_url(row, env) or "",

@@ -19,8 +19,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from domain.catalog import ModelEntry
 from domain.images import ImageRequest
 from domain.metering import Usage
@@ -28,6 +26,7 @@ from domain.videos import UpstreamVideo, VideoContent, VideoSpec
 from providers import echo_images, echo_transcriptions, echo_videos
 from providers.base import Chunk, ImageResult
 from providers.chunks import collect, usage_payload
+from providers.http_client import HttpClient
 from providers.rows import Row
 from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
@@ -230,5 +229,5 @@ class Echo:
         return await echo_videos.content(upstream_id, variant)
 
 
-def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Echo:
+def build(row: Row, env: Mapping[str, str], client: HttpClient) -> Echo:
     return Echo(name=row["name"])

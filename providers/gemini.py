@@ -21,14 +21,13 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, InvalidRequest, UpstreamError
 from domain.images import ImageRequest
 from providers import gemini_embeddings, gemini_transcriptions, imagen, rows, upstream
 from providers.base import Chunk, ImageResult
 from providers.chunks import new_call_id
+from providers.http_client import HttpClient
 from providers.rows import Row
 from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
@@ -567,12 +566,12 @@ class Gemini:
     name: str
     base_url: str
     api_key: str | None
-    client: httpx.AsyncClient
+    client: HttpClient
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - a few models, frozen instance
-    def _url(self, upstream_id: str, method: str) -> httpx.URL:
+    def _url(self, upstream_id: str, method: str) -> str:
         url = f"{self.base_url}/{API_VERSION}/models/{upstream_id}:{method}"
-        return httpx.URL(url + "?alt=sse" if method == "streamGenerateContent" else url)
+        return url + "?alt=sse" if method == "streamGenerateContent" else url
 
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {"Accept": accept}
@@ -649,7 +648,7 @@ class Gemini:
             raise _ours(exc) from exc
 
 
-def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Gemini:
+def build(row: Row, env: Mapping[str, str], client: HttpClient) -> Gemini:
     return Gemini(
         name=row["name"],
         base_url=rows.base_url(row, env) or "",

@@ -19,12 +19,12 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-import httpx
 
 from domain import embeddings
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, UpstreamError
 from providers import upstream
+from providers.http_client import HttpClient
 
 JSON = dict[str, Any]
 BATCH_LIMIT = 100  # requests per batchEmbedContents call
@@ -105,8 +105,8 @@ def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
 
 
 async def create(
-    client: httpx.AsyncClient,
-    url: httpx.URL,
+    client: HttpClient,
+    url: str,
     headers: Mapping[str, str],
     body: Mapping[str, Any],
     model: ModelEntry,

@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
-import httpx
 import orjson
+from yarl import URL
 
 from domain.errors import InvalidRequest, UpstreamError, UpstreamTimeout
 from domain.metering import Usage
 from providers import upstream
 from providers.audio_headers import HEAD_BYTES, AudioInfo, inspect
+from providers.http_client import HttpClient, HttpError, Response
 from providers.transcripts import (
     Audio,
     Segment,
@@ -270,27 +271,25 @@ def result_of(response: Any, request: TranscriptionRequest, info: AudioInfo) -> 
 def same_origin(url: str, base_url: str) -> str:
     """The upload session URL on the configured host, as the SDK does: the file and the key
     never go to a host the operator did not configure."""
-    base, given = httpx.URL(base_url), httpx.URL(url)
-    return str(given.copy_with(scheme=base.scheme, host=base.host, port=base.port))
+    base, given = URL(base_url), URL(url)
+    return str(given.with_scheme(base.scheme).with_host(base.host or "").with_port(base.port))
 
 
 @dataclass(frozen=True)
 class Endpoint:
     """Where and how the provider reaches Gemini."""
 
-    client: httpx.AsyncClient
+    client: HttpClient
     base_url: str
-    generate_url: httpx.URL | str
+    generate_url: str
     headers: Mapping[str, str]
     read_error: upstream.ErrorReader
 
 
-async def _send(
-    endpoint: Endpoint, method: str, url: str | httpx.URL, **options: Any
-) -> httpx.Response:
+async def _send(endpoint: Endpoint, method: str, url: str, **options: Any) -> Response:
     try:
         response = await endpoint.client.request(method, url, **options)
-    except httpx.HTTPError as exc:
+    except HttpError as exc:
         raise upstream.transport_error(exc) from exc
     if response.status_code >= 400:
         raise upstream.status_error(
@@ -299,7 +298,7 @@ async def _send(
     return response
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: Response) -> Any:
     try:
         return response.json()
     except ValueError as exc:
@@ -373,7 +372,7 @@ async def _delete(endpoint: Endpoint, name: str) -> None:
         try:
             url = f"{endpoint.base_url}/{API_VERSION}/{name}"
             await endpoint.client.delete(url, headers=endpoint.headers)
-        except httpx.HTTPError:
+        except HttpError:
             pass
 
 

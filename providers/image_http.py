@@ -10,18 +10,18 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-import httpx
 import orjson
 
 from domain.errors import GatewayError, UpstreamError
 from providers import upstream
 from providers.base import GeneratedImage
+from providers.http_client import HttpClient, HttpError, Response
 
 T = TypeVar("T")
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 
 
-async def _json_of(response: httpx.Response) -> Any:
+async def _json_of(response: Response) -> Any:
     try:
         return await anyio.to_thread.run_sync(orjson.loads, response.content)
     except ValueError as exc:
@@ -29,17 +29,17 @@ async def _json_of(response: httpx.Response) -> Any:
 
 
 async def request_json(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     method: str,
-    url: httpx.URL | str,
+    url: str,
     headers: Mapping[str, str],
     body: Mapping[str, Any] | None = None,
     read_error: upstream.ErrorReader = upstream.openai_error_fields,
-) -> tuple[httpx.Response, Any]:
+) -> tuple[Response, Any]:
     """The response and its parsed JSON body; an HTTP error status raises the mapped error."""
     try:
         response = await client.request(method, url, json=body, headers=headers)
-    except httpx.HTTPError as exc:
+    except HttpError as exc:
         raise upstream.transport_error(exc) from exc
     if response.status_code >= 400:
         raise upstream.status_error(
@@ -57,7 +57,7 @@ def media_type_of(url: str, content_type: str | None) -> str:
     return guessed if guessed and guessed.startswith("image/") else "image/png"
 
 
-async def fetch_image(client: httpx.AsyncClient, url: str) -> GeneratedImage:
+async def fetch_image(client: HttpClient, url: str) -> GeneratedImage:
     """Download a generated image (no credentials are sent: the URL is the upstream's link)."""
     try:
         async with client.stream("GET", url) as response:
@@ -72,7 +72,7 @@ async def fetch_image(client: httpx.AsyncClient, url: str) -> GeneratedImage:
                 if len(data) > MAX_IMAGE_BYTES:
                     raise UpstreamError("The upstream provider's image is too large.")
             media_type = media_type_of(url, response.headers.get("content-type"))
-    except httpx.HTTPError as exc:
+    except HttpError as exc:
         raise upstream.transport_error(exc) from exc
     return GeneratedImage(bytes(data), media_type)
 

@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import anyio.to_thread
-import httpx
 
 from domain.errors import InvalidRequest, UpstreamError
 from domain.images import ImageRequest, aspect_ratio
 from providers import image_http, upstream
 from providers.base import GeneratedImage, ImageResult
+from providers.http_client import HttpClient
 
 JSON = dict[str, Any]
 MAX_SAMPLES = 4
@@ -72,8 +72,8 @@ def from_upstream(payload: Any) -> ImageResult:
 
 
 async def generate(
-    client: httpx.AsyncClient,
-    url: httpx.URL | str,
+    client: HttpClient,
+    url: str,
     headers: Mapping[str, str],
     request: ImageRequest,
     read_error: upstream.ErrorReader,

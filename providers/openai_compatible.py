@@ -13,8 +13,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from domain.catalog import ModelEntry
 from domain.errors import ModelNotSupported, UpstreamError
 from domain.images import ImageRequest
@@ -30,6 +28,7 @@ from providers import (
     upstream,
 )
 from providers.base import Chunk, ImageResult
+from providers.http_client import HttpClient
 from providers.rows import Row
 from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
@@ -65,7 +64,7 @@ class OpenAICompatible:
     name: str
     base_url: str
     api_key: str | None
-    client: httpx.AsyncClient
+    client: HttpClient
     extra_headers: Mapping[str, str]
     image_api: str | None = None  # the row's `images`: a key of IMAGE_APIS
     # The field that caps an answer's length, when the gateway sets one itself (the row's
@@ -77,13 +76,12 @@ class OpenAICompatible:
         return dataclasses.replace(self, api_key=api_key)
 
     @functools.cached_property
-    def chat_url(self) -> httpx.URL:
-        # Parsed once: httpx parses a string URL on every request (about 30 µs).
-        return httpx.URL(f"{self.base_url}/chat/completions")
+    def chat_url(self) -> str:
+        return f"{self.base_url}/chat/completions"
 
     @functools.cached_property
-    def embeddings_url(self) -> httpx.URL:
-        return httpx.URL(f"{self.base_url}/embeddings")
+    def embeddings_url(self) -> str:
+        return f"{self.base_url}/embeddings"
 
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, **self.extra_headers}
@@ -99,7 +97,7 @@ class OpenAICompatible:
         )
         async for event in events:
             if event.data.strip() == "[DONE]":
-                # Read on to the end of the body so httpx can reuse the connection.
+                # Read on to the end of the body so the connection can be reused.
                 continue
             payload = upstream.event_object(event)
             failure = error_in_stream(payload)
@@ -118,8 +116,8 @@ class OpenAICompatible:
         return answer
 
     @functools.cached_property
-    def completions_url(self) -> httpx.URL:
-        return httpx.URL(f"{self.base_url}/completions")
+    def completions_url(self) -> str:
+        return f"{self.base_url}/completions"
 
     def stream_text_completion(
         self, body: Mapping[str, Any], model: ModelEntry
@@ -169,7 +167,7 @@ class OpenAICompatible:
         )
 
 
-def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> OpenAICompatible:
+def build(row: Row, env: Mapping[str, str], client: HttpClient) -> OpenAICompatible:
     return OpenAICompatible(
         name=row["name"],
         base_url=rows.base_url(row, env) or "",

@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import httpx
-
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
 from providers import upstream
 from providers.base import Chunk
+from providers.http_client import HttpClient
 
 
 def to_upstream(body: Mapping[str, Any], model: ModelEntry, *, stream: bool) -> dict[str, Any]:
@@ -35,8 +34,8 @@ def _failure(payload: Mapping[str, Any]) -> UpstreamError | None:
 
 
 async def stream(
-    client: httpx.AsyncClient,
-    url: httpx.URL,
+    client: HttpClient,
+    url: str,
     headers: Mapping[str, str],
     body: Mapping[str, Any],
     model: ModelEntry,
@@ -45,7 +44,7 @@ async def stream(
     request = to_upstream(body, model, stream=True)
     async for event in upstream.stream_events(client, url, request, headers):
         if event.data.strip() == "[DONE]":
-            continue  # read on to the end of the body so httpx can reuse the connection
+            continue  # read on to the end of the body so the connection can be reused
         payload = upstream.event_object(event)
         failure = _failure(payload)
         if failure is not None:
@@ -54,8 +53,8 @@ async def stream(
 
 
 async def complete(
-    client: httpx.AsyncClient,
-    url: httpx.URL,
+    client: HttpClient,
+    url: str,
     headers: Mapping[str, str],
     body: Mapping[str, Any],
     model: ModelEntry,

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
 from providers import upstream
+from providers.http_client import HttpClient
 
 
 def to_upstream(body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
@@ -25,8 +24,8 @@ def to_upstream(body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
 
 
 async def create(
-    client: httpx.AsyncClient,
-    url: httpx.URL,
+    client: HttpClient,
+    url: str,
     headers: Mapping[str, str],
     body: Mapping[str, Any],
     model: ModelEntry,

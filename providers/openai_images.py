@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import anyio.to_thread
-import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
 from domain.images import ImageRequest
 from providers import image_http
 from providers.base import GeneratedImage, ImageResult
+from providers.http_client import HttpClient
 
 JSON = dict[str, Any]
 DETAIL_FIELDS = ("background", "output_format", "quality", "size")
@@ -72,7 +72,7 @@ def from_upstream(payload: Any) -> ImageResult:
 
 
 async def generate(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     base_url: str,
     headers: Mapping[str, str],
     request: ImageRequest,

@@ -12,11 +12,10 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-import httpx
-
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
 from providers import upstream
+from providers.http_client import HttpClient, HttpError
 from providers.transcripts import (
     APPLICATION_JSON,
     TEXT_PLAIN,
@@ -82,7 +81,7 @@ async def _stream(head: bytes, chunks: AsyncIterator[bytes], tail: bytes) -> Asy
 
 
 async def transcribe(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     endpoint: str,
     headers: Mapping[str, str],
     request: TranscriptionRequest,
@@ -101,7 +100,7 @@ async def transcribe(
         response = await client.post(
             endpoint, content=_stream(head, audio.chunks(), tail), headers=sending
         )
-    except httpx.HTTPError as exc:
+    except HttpError as exc:
         raise upstream.transport_error(exc) from exc
     if response.status_code >= 400:
         raise upstream.status_error(response.status_code, response.headers, response.content)

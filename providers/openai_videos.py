@@ -12,8 +12,6 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import httpx
-
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, NotFound, UpstreamError
 from domain.videos import (
@@ -27,6 +25,7 @@ from domain.videos import (
     failure,
 )
 from providers import upstream
+from providers.http_client import HttpClient, HttpError, Response, StreamedResponse
 
 Files = dict[str, tuple[str, bytes, str]]
 
@@ -87,7 +86,7 @@ def error_from(error: Any) -> dict[str, str]:
 
 
 async def create(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     base_url: str,
     headers: Mapping[str, str],
     spec: VideoSpec,
@@ -99,12 +98,12 @@ async def create(
         return video_from(await upstream.post_json(client, url, body, headers))
     try:
         response = await client.post(url, data=fields, files=files, headers=headers)
-    except httpx.HTTPError as exc:
+    except HttpError as exc:
         raise upstream.transport_error(exc) from exc
     return video_from(_json(response))
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: Response) -> Any:
     if response.status_code >= 400:
         raise upstream.status_error(response.status_code, response.headers, response.content)
     try:
@@ -114,12 +113,12 @@ def _json(response: httpx.Response) -> Any:
 
 
 async def retrieve(
-    client: httpx.AsyncClient, base_url: str, headers: Mapping[str, str], upstream_id: str
+    client: HttpClient, base_url: str, headers: Mapping[str, str], upstream_id: str
 ) -> UpstreamVideo:
     """The job as the upstream sees it; NotFound when the upstream no longer knows it."""
     try:
         response = await client.get(f"{base_url}/videos/{upstream_id}", headers=headers)
-    except httpx.HTTPError as exc:
+    except HttpError as exc:
         raise upstream.transport_error(exc) from exc
     if response.status_code == 404:
         raise NotFound("The upstream provider no longer knows this video job.")
@@ -127,22 +126,21 @@ async def retrieve(
 
 
 async def content(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     base_url: str,
     headers: Mapping[str, str],
     upstream_id: str,
     variant: str,
 ) -> VideoContent:
     """The content, streamed: the upstream response stays open until the bytes are read."""
-    request = client.build_request(
-        "GET",
-        f"{base_url}/videos/{upstream_id}/content",
-        params={"variant": variant},
-        headers={**headers, "Accept": "application/binary"},
-    )
     try:
-        response = await client.send(request, stream=True)
-    except httpx.HTTPError as exc:
+        response = await client.open(
+            "GET",
+            f"{base_url}/videos/{upstream_id}/content",
+            params={"variant": variant},
+            headers={**headers, "Accept": "application/binary"},
+        )
+    except HttpError as exc:
         raise upstream.transport_error(exc) from exc
     if response.status_code >= 400:
         raw = await response.aread()
@@ -176,11 +174,11 @@ def _safe_json(raw: bytes) -> Any:
         return None
 
 
-async def _relay(response: httpx.Response) -> AsyncIterator[bytes]:
+async def _relay(response: StreamedResponse) -> AsyncIterator[bytes]:
     try:
         async for chunk in response.aiter_bytes():
             yield chunk
-    except httpx.HTTPError as exc:
+    except HttpError as exc:
         raise upstream.transport_error(exc) from exc
     finally:
         await response.aclose()

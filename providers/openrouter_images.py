@@ -15,13 +15,13 @@ from functools import partial
 from typing import Any
 
 import anyio.to_thread
-import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
 from domain.images import ImageRequest, aspect_ratio
 from providers import image_http
 from providers.base import GeneratedImage, ImageResult
+from providers.http_client import HttpClient
 
 JSON = dict[str, Any]
 
@@ -74,7 +74,7 @@ def tokens_of(completion: Mapping[str, Any]) -> tuple[int, int]:
 
 
 async def _one(
-    client: httpx.AsyncClient, url: str, headers: Mapping[str, str], body: JSON
+    client: HttpClient, url: str, headers: Mapping[str, str], body: JSON
 ) -> tuple[list[GeneratedImage], tuple[int, int]]:
     _, completion = await image_http.request_json(client, "POST", url, headers, body)
     inline, remote = await anyio.to_thread.run_sync(images_of, completion)
@@ -83,7 +83,7 @@ async def _one(
 
 
 async def generate(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     base_url: str,
     headers: Mapping[str, str],
     request: ImageRequest,

@@ -9,13 +9,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, cast
 
-import httpx
-
 from providers.base import ChatProvider
+from providers.http_client import HttpClient
 from providers.rows import Row, is_configured
 
 P = TypeVar("P")
-Build = Callable[[Row, Mapping[str, str], httpx.AsyncClient], ChatProvider]
+Build = Callable[[Row, Mapping[str, str], HttpClient], ChatProvider]
 
 KINDS: dict[str, str] = {
     "echo": "providers.echo",
@@ -69,9 +68,7 @@ class Registry:
         return cast(KeyedProvider, provider).with_api_key(api_key)
 
 
-def build_registry(
-    rows: Sequence[Row], env: Mapping[str, str], client: httpx.AsyncClient
-) -> Registry:
+def build_registry(rows: Sequence[Row], env: Mapping[str, str], client: HttpClient) -> Registry:
     ready = [row for row in rows if is_configured(row, env)]
     return Registry(
         {row["name"]: builder(row["kind"])(row, env, client) for row in ready},

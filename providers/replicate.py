@@ -21,13 +21,13 @@ from functools import partial
 from typing import Any
 
 import anyio
-import httpx
 
 from domain.catalog import ModelEntry
 from domain.errors import InvalidRequest, UpstreamError, UpstreamTimeout
 from domain.images import ImageRequest, aspect_ratio
 from providers import image_http, rows
 from providers.base import GeneratedImage, ImageResult
+from providers.http_client import HttpClient, HttpError
 from providers.rows import Row
 
 JSON = dict[str, Any]
@@ -123,7 +123,7 @@ class Replicate:
     name: str
     base_url: str
     api_token: str | None
-    client: httpx.AsyncClient
+    client: HttpClient
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
     poll_interval: float = 0.5  # the official SDK's interval
 
@@ -188,11 +188,11 @@ class Replicate:
         try:
             with anyio.fail_after(5):
                 await self.client.post(url, headers=self._headers())
-        except (httpx.HTTPError, TimeoutError):
+        except (HttpError, TimeoutError):
             pass
 
 
-def build(row: Row, env: Mapping[str, str], client: httpx.AsyncClient) -> Replicate:
+def build(row: Row, env: Mapping[str, str], client: HttpClient) -> Replicate:
     return Replicate(
         name=row["name"],
         base_url=rows.base_url(row, env) or "",

@@ -1,5 +1,5 @@
 """The one HTTP boundary to upstream providers: requests, SSE streams, and the mapping of
-foreign failures (httpx exceptions, upstream statuses) onto our error tree."""
+foreign failures (the HTTP client's errors, upstream statuses) onto our error tree."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-import httpx
 import orjson
 
 from domain.errors import (
@@ -21,6 +20,14 @@ from domain.errors import (
 )
 from domain.keys import redact
 from providers import sse
+from providers.http_client import (
+    ConnectFailed,
+    HttpClient,
+    HttpError,
+    TimedOut,
+    TooLarge,
+    Unsendable,
+)
 
 ErrorReader = Callable[[Any], tuple[str | None, str | None, str | None]]
 
@@ -99,33 +106,21 @@ def status_error(
     return UpstreamError(f"The upstream provider failed: {message}")
 
 
-def transport_error(exc: httpx.HTTPError) -> GatewayError:
-    """The transport's failure as ours: unreachable is 503, too slow is 504, anything else
+def transport_error(exc: HttpError) -> GatewayError:
+    """The HTTP client's failure as ours: unreachable is 503, too slow is 504, anything else
     that broke the exchange is 502."""
-    if isinstance(exc, (httpx.ConnectError, httpx.PoolTimeout)):
+    if isinstance(exc, ConnectFailed):
         return UpstreamUnavailable("The upstream provider could not be reached.")
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, TimedOut):
         return UpstreamTimeout("The upstream provider did not answer in time.")
+    if isinstance(exc, TooLarge):
+        return UpstreamError("The upstream provider sent an answer too large to read.")
+    if isinstance(exc, Unsendable):
+        return UpstreamError(
+            "The request to the upstream provider was not sent: a header value (such as a key) "
+            "holds a line break."
+        )
     return UpstreamError("The connection to the upstream provider failed.")
-
-
-class _NoCookies(httpx.Cookies):
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-
-class UpstreamClient(httpx.AsyncClient):
-    """httpx.AsyncClient that keeps no cookies. One client serves every caller, so a cookie
-    one upstream response set must never ride along on another caller's request; keeping
-    none also saves httpx's per-response cookie parsing."""
-
-    @property  # type: ignore[override]
-    def cookies(self) -> httpx.Cookies:
-        return _NoCookies()
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        return None
 
 
 def event_object(event: sse.Event) -> dict[str, Any]:
@@ -155,15 +150,15 @@ def json_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
 
 
 async def post_json(
-    client: httpx.AsyncClient,
-    url: httpx.URL | str,
+    client: HttpClient,
+    url: str,
     body: Mapping[str, Any],
     headers: Mapping[str, str],
     read_error: ErrorReader = openai_error_fields,
 ) -> Any:
     try:
         response = await client.post(url, content=json_body(body), headers=json_headers(headers))
-    except httpx.HTTPError as exc:
+    except HttpError as exc:
         raise transport_error(exc) from exc
     if response.status_code >= 400:
         raise status_error(response.status_code, response.headers, response.content, read_error)
@@ -174,8 +169,8 @@ async def post_json(
 
 
 async def stream_events(
-    client: httpx.AsyncClient,
-    url: httpx.URL | str,
+    client: HttpClient,
+    url: str,
     body: Mapping[str, Any],
     headers: Mapping[str, str],
     read_error: ErrorReader = openai_error_fields,
@@ -190,5 +185,5 @@ async def stream_events(
                 raise status_error(response.status_code, response.headers, content, read_error)
             async for event in sse.events(response.aiter_bytes()):
                 yield event
-    except httpx.HTTPError as exc:
+    except HttpError as exc:
         raise transport_error(exc) from exc

@@ -17,6 +17,7 @@ from domain.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from providers.http_client import Broken, ConnectFailed, TimedOut, Unsendable
 from providers.upstream import openai_error_fields, status_error, transport_error
 
 
@@ -222,13 +223,12 @@ def test_openai_error_fields(body, fields):
 @pytest.mark.parametrize(
     ("exc", "error_class", "status"),
     [
-        (httpx.ConnectTimeout("connect timed out"), UpstreamTimeout, 504),
-        (httpx.ReadTimeout("read timed out"), UpstreamTimeout, 504),
-        (httpx.WriteTimeout("write timed out"), UpstreamTimeout, 504),
-        (httpx.ConnectError("connection refused"), UpstreamUnavailable, 503),
-        (httpx.PoolTimeout("no free connection"), UpstreamUnavailable, 503),
-        (httpx.RemoteProtocolError("peer closed connection"), UpstreamError, 502),
-        (httpx.ReadError("connection reset"), UpstreamError, 502),
+        (TimedOut("connect timed out"), UpstreamTimeout, 504),
+        (TimedOut("read timed out"), UpstreamTimeout, 504),
+        (ConnectFailed("connection refused"), UpstreamUnavailable, 503),
+        (Broken("peer closed connection"), UpstreamError, 502),
+        (Broken("connection reset"), UpstreamError, 502),
+        (Unsendable("a header with a line break"), UpstreamError, 502),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, Exception) else None,
 )

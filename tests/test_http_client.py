@@ -1,6 +1,6 @@
-"""The upstream transport (providers/transport.py) against scripted HTTP/1.1 servers on
-loopback: keep-alive, body framings, flow control, timeouts, pool limits, TLS and the ways a
-server can misbehave, all through the httpx.AsyncClient the gateway uses."""
+"""The upstream HTTP client (providers/http_client.py, over aiohttp) against scripted HTTP/1.1
+servers on loopback: keep-alive, body framings, flow control, timeouts, connection limits, TLS,
+proxies, and the ways a server can misbehave."""
 
 from __future__ import annotations
 
@@ -8,20 +8,30 @@ import asyncio
 import datetime
 import gzip
 import ipaddress
+import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from providers.transport import LeanTransport
-from providers.upstream import UpstreamClient
+from providers.http_client import (
+    Broken,
+    ConnectFailed,
+    HttpClient,
+    TimedOut,
+    Timeouts,
+    TooLarge,
+    Unsendable,
+)
+from providers.proxies import Proxies
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -65,9 +75,13 @@ async def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncI
             task.cancel()
 
 
-def client(**options: object) -> httpx.AsyncClient:
-    limits = {"max_connections": 10, "max_idle_connections": 10, **options}
-    return UpstreamClient(transport=LeanTransport(**limits), trust_env=False)  # type: ignore[arg-type]
+@asynccontextmanager
+async def client(**options: Any) -> AsyncIterator[HttpClient]:
+    http = HttpClient(**{"max_connections": 10, **options})
+    try:
+        yield http
+    finally:
+        await http.aclose()
 
 
 async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, dict[bytes, bytes], bytes]:
@@ -148,8 +162,7 @@ async def test_a_json_body_arrives_with_its_length() -> None:
 
 
 async def test_a_compressed_answer_reaches_the_caller_decoded() -> None:
-    """Upstreams compress when asked, and httpx asks: the transport passes the bytes as sent
-    and httpx's response decodes them."""
+    """Upstreams compress when asked, and the client asks."""
     seen: list[dict[bytes, bytes]] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -251,7 +264,7 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
 
 
 async def test_a_connection_idle_past_its_expiry_is_not_reused() -> None:
-    async with serving(echo_forever) as server, client(idle_expiry=0.05) as http:
+    async with serving(echo_forever) as server, client(keepalive_seconds=0.05) as http:
         assert (await http.post(f"{server.url}/", content=b"1")).content == b"1"
         assert (await http.post(f"{server.url}/", content=b"2")).content == b"2"
         await asyncio.sleep(0.1)
@@ -276,38 +289,72 @@ async def test_a_stream_left_unread_does_not_return_its_connection_to_the_pool()
 async def test_a_server_that_stops_mid_body_is_a_protocol_error() -> None:
     handler = answer_once(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this")
     async with serving(handler) as server, client() as http:
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(Broken):
             await http.get(f"{server.url}/")
 
 
 async def test_a_server_that_closes_without_answering_is_a_protocol_error() -> None:
     async with serving(answer_once(b"")) as server, client() as http:
-        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+        with pytest.raises(Broken):
             await http.get(f"{server.url}/")
 
 
 async def test_a_malformed_response_is_a_protocol_error() -> None:
     async with serving(answer_once(b"SMTP ready\r\n\r\n")) as server, client() as http:
-        with pytest.raises(httpx.RemoteProtocolError, match="Malformed"):
+        with pytest.raises(Broken):
             await http.get(f"{server.url}/")
 
 
-async def test_garbage_after_a_complete_response_spoils_only_the_connection() -> None:
+async def test_garbage_after_a_response_is_the_upstreams_fault_and_spoils_its_connection() -> None:
     handler = answer_once(response(b"fine") + b"\x00garbage")
     async with serving(handler) as server, client() as http:
-        assert (await http.get(f"{server.url}/")).content == b"fine"
-        assert (await http.get(f"{server.url}/")).content == b"fine"
+        with pytest.raises(Broken):
+            await http.get(f"{server.url}/")
+        with pytest.raises(Broken):
+            await http.get(f"{server.url}/")  # a new connection, the same garbage
     assert server.connections == 2
 
 
-async def test_a_silent_server_is_a_read_timeout() -> None:
+async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request(reader)
+    await asyncio.sleep(5)
+
+
+async def test_a_silent_server_is_a_timeout_of_the_whole_answers_wait() -> None:
+    async with serving(silent) as server, client() as http:
+        with pytest.raises(TimedOut):
+            await http.get(f"{server.url}/", timeouts=Timeouts(connect=5, read=5, answer=0.1))
+
+
+async def test_a_stream_waits_for_its_headers_as_long_as_for_any_silence() -> None:
+    async with serving(silent) as server, client() as http:
+        with pytest.raises(TimedOut):
+            await http.open("GET", f"{server.url}/", timeouts=Timeouts(read=0.1, answer=5))
+
+
+async def test_a_client_with_other_timeouts_shares_the_same_connections() -> None:
+    async with serving(echo_forever) as server, client() as http:
+        quick = http.with_timeouts(Timeouts(connect=1, read=1, answer=1))
+        assert (await http.post(f"{server.url}/", content=b"a")).content == b"a"
+        assert (await quick.post(f"{server.url}/", content=b"b")).content == b"b"
+        assert server.connections == 1
+
+
+@pytest.mark.parametrize("framing", [b"content-length", b"close"])
+async def test_an_answer_larger_than_the_client_reads_is_refused_unread(framing: bytes) -> None:
+    big = b"x" * 200_000
+
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
-        await asyncio.sleep(5)
+        if framing == b"close":
+            writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" + big)
+        else:
+            writer.write(response(big))
+        await writer.drain()
 
-    async with serving(handler) as server, client() as http:
-        with pytest.raises(httpx.ReadTimeout):
-            await http.get(f"{server.url}/", timeout=httpx.Timeout(5, read=0.1))
+    async with serving(handler) as server, client(max_body=100_000) as http:
+        with pytest.raises(TooLarge):
+            await http.get(f"{server.url}/")
 
 
 async def test_a_stream_that_goes_quiet_is_a_read_timeout() -> None:
@@ -318,11 +365,11 @@ async def test_a_stream_that_goes_quiet_is_a_read_timeout() -> None:
         await asyncio.sleep(5)
 
     async with serving(handler) as server, client() as http:
-        timeout = httpx.Timeout(5, read=0.1)
-        async with http.stream("GET", f"{server.url}/", timeout=timeout) as answer:
+        timeouts = Timeouts(connect=5, read=0.1)
+        async with http.stream("GET", f"{server.url}/", timeouts=timeouts) as answer:
             pieces = answer.aiter_raw()
             assert await anext(pieces) == b"hi"
-            with pytest.raises(httpx.ReadTimeout):
+            with pytest.raises(TimedOut):
                 await anext(pieces)
 
 
@@ -330,26 +377,31 @@ async def test_a_refused_connection_is_a_connect_error() -> None:
     async with serving(echo_forever) as server:
         url = server.url
     async with client() as http:
-        with pytest.raises(httpx.ConnectError):
+        with pytest.raises(ConnectFailed):
             await http.get(url)
 
 
 async def test_the_connection_limit_makes_the_next_caller_wait_then_time_out() -> None:
+    finish = asyncio.Event()
+
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
             await read_request(reader)
             writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhi\r\n")
+            await writer.drain()
+            await finish.wait()
             writer.write(b"0\r\n\r\n")
             await writer.drain()
 
     async with serving(handler) as server, client(max_connections=1) as http:
-        timeout = httpx.Timeout(5, pool=0.1)
+        timeouts = Timeouts(connect=0.1, read=5)
         async with http.stream("GET", f"{server.url}/") as held:
-            with pytest.raises(httpx.PoolTimeout):
-                await http.get(f"{server.url}/", timeout=timeout)
+            with pytest.raises(TimedOut):
+                await http.get(f"{server.url}/", timeouts=timeouts)
             waiting = asyncio.create_task(http.get(f"{server.url}/"))
             await asyncio.sleep(0.05)
             assert not waiting.done()
+            finish.set()
             await held.aread()
         assert (await waiting).content == b"hi"
     assert server.connections == 1
@@ -429,9 +481,96 @@ async def test_tls_is_verified_against_trusted_roots(tmp_path: Path) -> None:
     async with serving(echo_forever, tls=server_tls) as server:
         url = f"https://127.0.0.1:{server.port}/"
         async with client() as http:
-            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            with pytest.raises(ConnectFailed, match="CERTIFICATE_VERIFY_FAILED"):
                 await http.post(url, content=b"x")
         async with client(ssl_context=trusting) as http:
             assert (await http.post(url, content=b"secure")).content == b"secure"
             assert (await http.post(url, content=b"again")).content == b"again"
     assert server.connections == 1  # one kept-alive connection (the refused one never got in)
+
+
+async def test_a_body_delimited_by_close_and_reset_part_way_is_never_complete() -> None:
+    """No length, no chunks: the body ends when the server closes. A reset is not a close."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\npart of it")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST, not FIN
+
+    async with serving(handler) as server, client() as http:
+        with pytest.raises(Broken):
+            await http.get(f"{server.url}/")
+
+
+async def test_a_header_value_with_a_line_break_is_never_sent() -> None:
+    async with serving(echo_forever) as server, client() as http:
+        with pytest.raises(Unsendable):
+            await http.post(
+                f"{server.url}/", content=b"x", headers={"Authorization": "Bearer k\r\nX-Evil: 1"}
+            )
+    assert server.connections == 0
+
+
+async def test_a_413_while_the_body_is_uploading_is_the_upstreams_answer() -> None:
+    """The upstream refuses a large upload from its headers, before reading its body."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(response(b'{"error": "too large"}', status=b"413 Payload Too Large"))
+        writer.write(b"")
+        await writer.drain()
+        writer.close()
+
+    async def big() -> AsyncIterator[bytes]:
+        for _ in range(400):
+            yield b"x" * 65536
+            await asyncio.sleep(0)
+
+    async with serving(handler) as server, client() as http:
+        answer = await http.post(f"{server.url}/upload", content=big())
+    assert answer.status_code == 413
+
+
+async def test_redirects_are_not_followed() -> None:
+    handler = answer_once(response(b"", b"location: http://example.invalid/", status=b"302 Found"))
+    async with serving(handler) as server, client() as http:
+        answer = await http.get(f"{server.url}/")
+    assert answer.status_code == 302
+
+
+async def test_calls_go_through_the_proxy_of_the_settings_environment() -> None:
+    """An http upstream through HTTP_PROXY: the proxy gets the absolute URL. NO_PROXY lists
+    hosts that are reached directly."""
+    lines: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        line, _, _ = await read_request(reader)
+        lines.append(line)
+        writer.write(response(b"via proxy"))
+        await writer.drain()
+
+    async with serving(proxy) as forward, serving(echo_forever) as upstream:
+        environ = {"HTTP_PROXY": forward.url}
+        async with client(proxies=Proxies(environ)) as http:
+            answer = await http.post("http://upstream.example/v1/x", content=b"direct?")
+        assert answer.content == b"via proxy"
+        assert lines == [b"POST http://upstream.example/v1/x HTTP/1.1"]
+        bypass = Proxies({**environ, "NO_PROXY": "localhost,127.0.0.1"})
+        async with client(proxies=bypass) as http:
+            answer = await http.post(f"{upstream.url}/", content=b"direct")
+        assert answer.content == b"direct"
+
+
+def test_the_patch_of_aiohttp_refuses_a_version_it_was_not_written_for(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import aiohttp
+
+    from providers import aiohttp_compat
+
+    aiohttp_compat.check_version()  # the installed one
+    monkeypatch.setattr(aiohttp, "__version__", "4.0.0")
+    with pytest.raises(RuntimeError, match="written for aiohttp 3.14"):
+        aiohttp_compat.check_version()
