@@ -33,6 +33,7 @@ class ModelEntry:
     context_length: int | None = None
     max_output_tokens: int | None = None  # the most it writes in one answer, when known
     pricing: Mapping[str, str] | None = None  # USD per token, as strings (OpenRouter's form)
+    fallbacks: tuple[str, ...] = ()  # models to try, in order, when its upstream fails
 
     @property
     def output_limit(self) -> int:
@@ -126,4 +127,5 @@ def entry_from_config(row: Mapping[str, Any]) -> ModelEntry:
         context_length=row.get("context_length"),
         max_output_tokens=row.get("max_output_tokens"),
         pricing=row.get("pricing") or None,
+        fallbacks=tuple(str(slug) for slug in row.get("fallbacks") or ()),
     )

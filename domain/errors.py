@@ -23,13 +23,23 @@ users already handle (see CLIENTS.md section 3).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """What went wrong upstream, for the gateway's retries and fallbacks (never sent)."""
+
+    retryable: bool  # the same upstream may well succeed if asked again
+    retry_after: float | None = None  # seconds the upstream asked us to wait
 
 
 class GatewayError(Exception):
     status = 500
     type = "server_error"
     code: str | None = None
+    fault: Fault | None = None  # set when the upstream failed (not the caller, not us)
 
     def __init__(
         self,

@@ -4,6 +4,7 @@ collect them into one `chat.completion` (gateway/answers.py runs and settles it)
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -17,12 +18,14 @@ import orjson
 from domain import estimates
 from domain.catalog import ModelEntry
 from domain.charges import Ending
-from domain.errors import GatewayError, UpstreamError
+from domain.errors import Fault, GatewayError, UpstreamError, UpstreamTimeout
 from domain.metering import Usage
+from domain.retries import falls_back
 from domain.tokens import estimate_prompt_tokens, estimate_tokens
 from gateway.answers import Answer
+from gateway.attempts import Candidate, Failover
 from gateway.auth import Caller
-from gateway.routing import route
+from gateway.routing import candidates
 from gateway.services import Services
 from gateway.tickets import Claim, Route, Ticket
 from providers import sse
@@ -54,6 +57,10 @@ class Relabel:
     raw_usage: dict[str, Any] | None = None
     produced: list[str] = field(default_factory=list)
     finished: bool = False
+
+    def fresh(self, model: str) -> Relabel:
+        """The same labels for another attempt's answer, served by `model`, nothing kept."""
+        return type(self)(model=model, id=self.id, created=self.created)
 
     def apply(self, chunk: Chunk) -> Chunk | None:
         """The chunk to send on, or None when it only carried usage."""
@@ -166,15 +173,18 @@ class Relabel:
 
 @dataclass
 class ChatRun:
-    """One admitted chat request, as gateway/answers.py runs it."""
+    """One admitted chat request, as gateway/answers.py runs it: on its model, or on the
+    fallback that serves it (gateway/attempts.py), before any output reached the client."""
 
     ticket: Ticket
     body: Mapping[str, Any]
-    model: ModelEntry
+    model: ModelEntry  # the model of the current attempt: in the end, the one that served
     provider: ChatProvider
     relabel: Relabel
+    failover: Failover[Any]
     _chunks: AsyncGenerator[Chunk, None] | None = None
-    _first: Chunk | None = None
+    _early: list[Chunk] = field(default_factory=list)  # read before the first output
+    _sent: Mapping[str, Any] | None = None  # the body of the current attempt
 
     @property
     def streamed(self) -> bool:
@@ -184,11 +194,23 @@ class ChatRun:
     def include_usage(self) -> bool:
         return bool((self.body.get("stream_options") or {}).get("include_usage"))
 
+    def _use(self, candidate: Candidate[Any]) -> Mapping[str, Any]:
+        """Aim the run at a candidate: what was produced on another attempt is not charged."""
+        self.model, self.provider = candidate.model, candidate.provider
+        self.relabel = self.relabel.fresh(candidate.model.slug)
+        primary = candidate is self.failover.candidates[0]
+        self._sent = self.body if primary else fitted(self.body, candidate, self.ticket)
+        return self._sent
+
     async def completion(self) -> dict[str, Any]:
         """One `chat.completion`, from the provider's non-streaming call, with its usage."""
-        completion = self.relabel.completion(
-            await self.provider.complete_chat(self.body, self.model)
-        )
+
+        async def attempt(candidate: Candidate[Any]) -> Any:
+            body = self._use(candidate)
+            return await candidate.provider.complete_chat(body, candidate.model)
+
+        upstream = await self.failover.run(attempt)
+        completion = self.relabel.completion(upstream)  # the relabel of the attempt that served
         completion["usage"] = self.relabel.reported_usage(await self.usage())
         return completion
 
@@ -196,16 +218,31 @@ class ChatRun:
         return Answer(orjson.dumps(await self.completion()))
 
     async def open(self) -> None:
-        self._chunks = self.provider.stream_chat(self.body, self.model)  # type: ignore[assignment]
-        assert self._chunks is not None
-        self._first = await anext(self._chunks, None)
+        """Start the stream on the first candidate whose first output comes in time."""
+
+        async def attempt(candidate: Candidate[Any]) -> None:
+            body = self._use(candidate)
+            chunks = candidate.provider.stream_chat(body, candidate.model)
+            try:
+                deadline = candidate.policy.deadlines.first_token
+                async with asyncio.timeout(deadline):
+                    self._early = await until_output(chunks)
+            except TimeoutError:
+                await chunks.aclose()  # type: ignore[attr-defined]
+                raise first_token_late(deadline) from None
+            except BaseException:
+                await chunks.aclose()  # type: ignore[attr-defined]
+                raise
+            self._chunks = chunks  # type: ignore[assignment]
+
+        await self.failover.run(attempt)
 
     async def chunks(self) -> AsyncIterator[Chunk]:
         """The upstream's chunks relabelled; an UpstreamError if it ends before finishing."""
         assert self._chunks is not None
         try:
-            if self._first is not None:
-                relabeled = self.relabel.apply(self._first)
+            for chunk in self._early:
+                relabeled = self.relabel.apply(chunk)
                 if relabeled is not None:
                     yield relabeled
             async for chunk in self._chunks:
@@ -214,6 +251,10 @@ class ChatRun:
                     yield relabeled
             if not self.relabel.finished:
                 raise UpstreamError("The upstream stream ended before the response was complete.")
+        except GatewayError as error:
+            if falls_back(error):
+                await self.failover.failed_after_output()
+            raise
         finally:
             await self._chunks.aclose()
 
@@ -233,10 +274,52 @@ class ChatRun:
         return [*frames, sse.DONE]
 
     async def usage(self) -> Usage:
-        return await self.relabel.measured_usage(self.body)
+        return await self.relabel.measured_usage(self._sent or self.body)
 
     def delivered(self) -> bool:
         return self.relabel.delivered()
+
+
+def first_token_late(seconds: float) -> UpstreamTimeout:
+    error = UpstreamTimeout(
+        f"The upstream provider sent no output within {seconds:g} s.", code="first_token_timeout"
+    )
+    error.fault = Fault(retryable=False)
+    return error
+
+
+def _has_output(chunk: Chunk) -> bool:
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta") or {}
+        if choice.get("finish_reason") is not None or delta.get("tool_calls"):
+            return True
+        if delta.get("content") or delta.get("reasoning_content") or delta.get("refusal"):
+            return True
+        if choice.get("text"):  # a legacy completion's chunk
+            return True
+    return False
+
+
+async def until_output(chunks: AsyncIterator[Chunk]) -> list[Chunk]:
+    """The chunks up to and including the first with output (text, reasoning, a tool call or
+    a finish); before it, a failure is still the request's to retry elsewhere."""
+    early = []
+    async for chunk in chunks:
+        early.append(chunk)
+        if _has_output(chunk):
+            break
+    return early
+
+
+def fitted(body: Mapping[str, Any], candidate: Candidate[Any], ticket: Ticket) -> Mapping[str, Any]:
+    """The request as a fallback gets it: one whose own maximum output is larger than what
+    admission reserved for (on the request's model) gets the reserved allowance as its cap."""
+    reserved = ticket.claim.max_output
+    if candidate.model.output_limit <= reserved or ticket.output_allowance is not None:
+        return body
+    if body.get("max_completion_tokens") or body.get("max_tokens"):
+        return body
+    return capped(body, reserved, max_tokens_field(candidate.provider))
 
 
 def chat_claim(body: Mapping[str, Any], model: ModelEntry) -> Claim:
@@ -274,11 +357,16 @@ async def begin_chat(
     """Route the model (404/403) and admit what the request can cost (429). With the user's
     own key for the model's provider (BYOK), the request goes out with that key and draws on
     no limit."""
-    routed = route(services, caller, body["model"], "chat", ChatProvider)
-    claim = chat_claim(body, routed.model)
-    where = Route(endpoint, routed.model.slug, routed.model.provider)
-    ticket = await services.meter.admit(caller, where, claim, byok=routed.own_key)
-    body = capped(body, ticket.output_allowance, max_tokens_field(routed.provider))
-    relabel = Relabel(model=routed.model.slug)
-    ticket.progress = lambda: relabel.progress(claim.prompt_tokens)
-    return ChatRun(ticket, body, routed.model, routed.provider, relabel)
+    chain = candidates(
+        services, caller, body["model"], body.get("models") or (), "chat", ChatProvider
+    )
+    first = chain[0]
+    body = {name: value for name, value in body.items() if name != "models"}
+    claim = chat_claim(body, first.model)
+    where = Route(endpoint, first.model.slug, first.model.provider)
+    ticket = await services.meter.admit(caller, where, claim, byok=first.own_key)
+    body = capped(body, ticket.output_allowance, max_tokens_field(first.provider))
+    failover = Failover(chain, services.breakers, ticket)
+    run = ChatRun(ticket, body, first.model, first.provider, Relabel(first.model.slug), failover)
+    ticket.progress = lambda: run.relabel.progress(claim.prompt_tokens)
+    return run

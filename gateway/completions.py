@@ -19,9 +19,11 @@ from typing import Any, cast
 import anyio
 
 from domain import estimates
+from domain.breaker import breaker_name
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, ModelNotSupported
 from domain.metering import Usage
+from gateway.attempts import Candidate, Failover
 from gateway.auth import Caller
 from gateway.chat import ChatRun, Relabel
 from gateway.routing import Routed, route
@@ -236,6 +238,17 @@ async def begin_completion(services: Services, caller: Caller, body: Mapping[str
     ticket = await services.meter.admit(caller, where, claim, byok=routed.own_key)
     if ticket.output_allowance is not None:
         body = {**body, "max_tokens": ticket.output_allowance}
-    relabel = TextRelabel(model=routed.model.slug)
-    ticket.progress = lambda: relabel.progress(claim.prompt_tokens)
-    return ChatRun(ticket, body, routed.model, source, relabel)
+    policy = services.registry.policy(routed.model.provider)
+    # Retries and the circuit breaker, on the model's own upstream: a fallback would need its
+    # own choice between pass-through and translation.
+    only = Candidate(
+        routed.model,
+        source,
+        routed.own_key,
+        policy,
+        breaker_name(routed.model.provider, getattr(routed.provider, "api_key", None)),
+    )
+    failover = Failover([only], services.breakers, ticket)
+    run = ChatRun(ticket, body, routed.model, source, TextRelabel(routed.model.slug), failover)
+    ticket.progress = lambda: run.relabel.progress(claim.prompt_tokens)
+    return run

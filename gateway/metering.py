@@ -42,7 +42,15 @@ from gateway.quota_errors import refusal
 from gateway.rate_limits import RateLimits
 from gateway.reset_clock import ResetClock
 from gateway.sweeps import settle_abandoned
-from gateway.tickets import Claim, Receipt, Route, Ticket, counter_kind, ledger_row
+from gateway.tickets import (
+    Claim,
+    Receipt,
+    Route,
+    Ticket,
+    attempt_rows,
+    counter_kind,
+    ledger_row,
+)
 from storage import reservations
 from storage.group_commit import GroupCommit
 
@@ -146,7 +154,8 @@ class Meter:
         row = ledger_row(ticket, ending, messages, images)
         used = {MESSAGES: messages, IMAGES: images}
         holds = [hold for hold, _ in ticket.holds]
-        settle = partial(reservations.settle, holds=holds, used=used, row=row)
+        attempts = attempt_rows(ticket)
+        settle = partial(reservations.settle, holds=holds, used=used, row=row, attempts=attempts)
         try:
             totals = await self.writer.run(settle)
         except Exception:

@@ -9,6 +9,9 @@
     x-writingmate-max-tokens           the output allowance the gateway sent upstream, when it
                                        lowered the request's own to fit what is left
     x-writingmate-byok                 `true`: served on your own upstream key, not counted
+    x-writingmate-model                the model that served (a fallback, when the request's
+                                       own model failed)
+    x-writingmate-attempts             upstream calls made for it (retries and fallbacks)
 
 A stream's headers go out before it has ended, so they carry what admission left
 (`-remaining` after this request's reservation) and no `-counted`.
@@ -44,10 +47,19 @@ def receipt_headers(ticket: Ticket, receipt: Receipt) -> dict[str, str]:
 
 
 def _common(ticket: Ticket) -> dict[str, str]:
+    headers = _served(ticket)
     if ticket.byok:
-        return {"x-writingmate-byok": "true"}
-    reset = ticket.meter.resets.header(ticket.caller.time_zone)
-    headers = {"x-writingmate-messages-reset": reset}
+        headers["x-writingmate-byok"] = "true"
+        return headers
+    headers["x-writingmate-messages-reset"] = ticket.meter.resets.header(ticket.caller.time_zone)
     if ticket.output_allowance is not None:
         headers["x-writingmate-max-tokens"] = str(ticket.output_allowance)
     return headers
+
+
+def _served(ticket: Ticket) -> dict[str, str]:
+    """Which model served and in how many upstream calls, for requests that may fall back."""
+    if not ticket.attempts:
+        return {}
+    calls = sum(attempt.outcome != "skipped_open_circuit" for attempt in ticket.attempts)
+    return {"x-writingmate-model": ticket.route.model, "x-writingmate-attempts": str(calls)}

@@ -60,6 +60,7 @@ class ResponseTurn:
     async def complete(self) -> Answer:
         """The whole `response`, from the provider's non-streaming answer."""
         completion = await self.run.completion()
+        self.events.response["model"] = self.run.model.slug  # a fallback may have served
         self.events.start()
         self.events.feed(completion_chunk(completion))
         self.events.finish(response_usage(completion["usage"]), int(time.time()))
@@ -71,6 +72,7 @@ class ResponseTurn:
 
     async def frames(self) -> AsyncIterator[bytes]:
         """The chat chunks as Responses events."""
+        self.events.response["model"] = self.run.model.slug  # a fallback may have served
         for event in self.events.start():
             yield _frame(event)
         async for chunk in self.run.chunks():

@@ -8,17 +8,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.catalog import Catalog, entry_from_config
 from gateway.auth import Authenticator
+from gateway.breakers import Breakers, BreakerStore, DatabaseBreakers
 from gateway.catalog_file import load_catalog
 from gateway.image_store import ImageStore
 from gateway.metering import Meter
 from gateway.rate_limits import RateLimits, rate_limits_for
 from gateway.settings import Settings
-from providers.http_client import HttpClient, Timeouts
+from providers.http_client import HttpClient
 from providers.proxies import Proxies
 from providers.registry import Registry, build_registry
 from storage import reservations, synced_models
 from storage.engine import create_engine, is_sqlite
 from storage.group_commit import GroupCommit
+from storage.redis_breakers import RedisBreakers
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Services:
     meter: Meter
     image_store: ImageStore
     rate_limits: RateLimits
+    breakers: Breakers
 
     async def load_synced_models(self) -> None:
         """Add the model lists synced by `wmgw models sync-openrouter` to the catalog."""
@@ -43,6 +46,7 @@ class Services:
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.rate_limits.aclose()
+        await self.breakers.aclose()
         await self.meter.aclose()
         await self.engine.dispose()
 
@@ -50,18 +54,21 @@ class Services:
 def upstream_client(settings: Settings) -> HttpClient:
     """One client per worker (providers/http_client.py, over aiohttp). Its connection limit is
     high: a low one made the next concurrent stream wait for a connection and then fail.
-    Proxies come from the settings' environment (`HTTPS_PROXY`, `NO_PROXY`)."""
-    timeouts = Timeouts(
-        connect=settings.upstream_connect_timeout,
-        read=settings.upstream_read_timeout,
-        total=settings.upstream_total_timeout,
-    )
+    Proxies come from the settings' environment (`HTTPS_PROXY`, `NO_PROXY`). Each provider
+    uses it with the timeouts of its own deadlines (providers/registry.py)."""
     return HttpClient(
         max_connections=settings.upstream_max_connections,
-        timeouts=timeouts,
         proxies=Proxies(settings.environ),
         max_body=settings.upstream_max_body_bytes,
     )
+
+
+def breakers_for(settings: Settings, writer: GroupCommit, registry: Registry) -> Breakers:
+    """Circuit breakers shared through Redis when `REDIS_URL` is set, else the database."""
+    store: BreakerStore = (
+        RedisBreakers(settings.redis_url) if settings.redis_url else DatabaseBreakers(writer)
+    )
+    return Breakers(store, {name: p.breaker for name, p in registry.policies.items()})
 
 
 def metering_writer(database_url: str) -> GroupCommit:
@@ -78,12 +85,13 @@ def build_services(settings: Settings) -> Services:
     http = upstream_client(settings)
     writer = metering_writer(settings.database_url)
     rate_limits = rate_limits_for(settings, writer)
+    registry = build_registry(catalog_file.provider_rows, settings.environ, http)
     return Services(
         settings=settings,
         engine=engine,
         http=http,
         catalog=catalog_file.catalog,
-        registry=build_registry(catalog_file.provider_rows, settings.environ, http),
+        registry=registry,
         auth=Authenticator(engine, settings.server_secret, settings.key_cache_seconds),
         meter=Meter(
             writer,
@@ -95,4 +103,5 @@ def build_services(settings: Settings) -> Services:
             settings.image_dir, settings.server_secret, settings.image_url_ttl_seconds
         ),
         rate_limits=rate_limits,
+        breakers=breakers_for(settings, writer, registry),
     )

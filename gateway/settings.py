@@ -65,12 +65,8 @@ class Settings:
     spec_path: Path = REPO_ROOT / "openapi.yaml"
     max_body_bytes: int = 32 * 1024 * 1024
     upstream_max_connections: int = 4096
-    # Upstream calls: to connect; the longest silence before the first byte and between two
-    # (a stalled upstream); the whole call (None: no limit).
-    upstream_connect_timeout: float = 10.0
-    upstream_read_timeout: float = 120.0
-    upstream_total_timeout: float | None = 1800.0
-    # The largest whole answer read from an upstream (streams are read as they come).
+    # The largest whole answer read from an upstream (streams are read as they come); each
+    # provider's deadlines are its catalog row's and the environment's (domain/deadlines.py).
     upstream_max_body_bytes: int = 64 * 1024 * 1024
     validate_responses: bool = False
     key_cache_seconds: float = 2.0

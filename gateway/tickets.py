@@ -48,6 +48,18 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class Attempt:
+    """One upstream call made for a request (gateway/attempts.py), as the ledger keeps it."""
+
+    model: str
+    provider: str
+    outcome: str  # served | failed | skipped_open_circuit
+    http_status: int | None
+    error_code: str | None
+    duration_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Receipt:
     """What a settled request counted, and what is left after it."""
 
@@ -73,6 +85,7 @@ class Ticket:
     receipt: Receipt | None = None
     tokens: Reservation | None = None  # reserved against the key's tokens per minute
     stop_reason: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)  # when fallbacks or retries ran
     _stops: list[Callable[[], Any]] = field(default_factory=list)
 
     @property
@@ -139,4 +152,27 @@ def ledger_row(ticket: Ticket, ending: Ending, messages: int, images: int) -> Le
         quota_day=ticket.day,
         images=images,
         video_seconds=ending.video_seconds,
+        attempts=max(1, sum(a.outcome != "skipped_open_circuit" for a in ticket.attempts)),
     )
+
+
+def attempt_rows(ticket: Ticket) -> list[dict[str, Any]]:
+    """The ledger's rows of each upstream call, when there was more than the one that served."""
+    attempts = ticket.attempts
+    if len(attempts) < 2 and all(a.outcome == "served" for a in attempts):
+        return []
+    return [
+        {"request_id": ticket.request_id, "attempt": number, **_fields(attempt)}
+        for number, attempt in enumerate(attempts, start=1)
+    ]
+
+
+def _fields(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "model": attempt.model,
+        "provider": attempt.provider,
+        "outcome": attempt.outcome,
+        "http_status": attempt.http_status,
+        "error_code": attempt.error_code,
+        "duration_ms": attempt.duration_ms,
+    }

@@ -9,8 +9,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, cast
 
+from domain.deadlines import Deadlines
+from domain.upstream_policy import UpstreamPolicy, policy_of
 from providers.base import ChatProvider
-from providers.http_client import HttpClient
+from providers.http_client import HttpClient, Timeouts
 from providers.rows import Row, is_configured
 
 P = TypeVar("P")
@@ -38,6 +40,7 @@ class KeyedProvider(ChatProvider, Protocol):
 class Registry:
     providers: Mapping[str, ChatProvider] = field(default_factory=dict)
     byok: frozenset[str] = frozenset()  # providers whose rows say `byok: true`
+    policies: Mapping[str, UpstreamPolicy] = field(default_factory=dict)
     # Whether a provider class serves a protocol: see `serving`.
     _serves: dict[tuple[type, type], bool] = field(default_factory=dict, compare=False, repr=False)
 
@@ -47,6 +50,10 @@ class Registry:
 
     def get(self, name: str) -> ChatProvider:
         return self.providers[name]
+
+    def policy(self, name: str) -> UpstreamPolicy:
+        """The provider's deadlines, retries and circuit breaker settings."""
+        return self.policies.get(name) or UpstreamPolicy()
 
     def serving(self, name: str, kind: type[P]) -> P | None:
         """The provider as a `kind` (a runtime-checkable protocol of providers.base, such as
@@ -68,9 +75,28 @@ class Registry:
         return cast(KeyedProvider, provider).with_api_key(api_key)
 
 
+def http_timeouts(deadlines: Deadlines) -> Timeouts:
+    """The deadlines the HTTP client enforces itself: a stream's silences (`stall`, which also
+    bounds the wait for its response headers), a whole answer's wait, the connection and the
+    call. The first token is watched by the gateway, which knows what output is."""
+    return Timeouts(
+        connect=deadlines.connect,
+        read=deadlines.stall,
+        total=deadlines.total,
+        answer=deadlines.answer,
+    )
+
+
 def build_registry(rows: Sequence[Row], env: Mapping[str, str], client: HttpClient) -> Registry:
     ready = [row for row in rows if is_configured(row, env)]
+    policies = {row["name"]: policy_of(row, env) for row in ready}
     return Registry(
-        {row["name"]: builder(row["kind"])(row, env, client) for row in ready},
+        {
+            row["name"]: builder(row["kind"])(
+                row, env, client.with_timeouts(http_timeouts(policies[row["name"]].deadlines))
+            )
+            for row in ready
+        },
         byok=frozenset(row["name"] for row in ready if row.get("byok")),
+        policies=policies,
     )

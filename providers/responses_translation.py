@@ -23,6 +23,7 @@ Json = dict[str, Any]
 
 # Responses fields that mean the same in a chat request.
 SAME_FIELDS = (
+    "models",  # the gateway's fallbacks (gateway/attempts.py)
     "temperature",
     "top_p",
     "parallel_tool_calls",

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from domain.errors import (
+    Fault,
     GatewayError,
     InvalidRequest,
     PayloadTooLarge,
@@ -72,10 +73,32 @@ def _retry_delay_ms(body: Any) -> str | None:
     return None
 
 
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+
+
 def status_error(
     status: int, headers: Mapping[str, str], body: bytes, read: ErrorReader = openai_error_fields
 ) -> GatewayError:
-    """What a client should see when the upstream answered `status`."""
+    """What a client should see when the upstream answered `status`, with what the gateway's
+    retries and fallbacks need to know (`fault`; none for the caller's own mistakes)."""
+    error = _status_error(status, headers, body, read)
+    if status >= 500 or status in (401, 402, 403, 404, 408, 429):
+        retry_after = error.headers.get("retry-after-ms")
+        error.fault = Fault(
+            retryable=status in RETRYABLE_STATUSES,
+            retry_after=int(retry_after) / 1000 if retry_after else _retry_after_s(headers),
+        )
+    return error
+
+
+def _retry_after_s(headers: Mapping[str, str]) -> float | None:
+    ms = _retry_after_ms(headers)
+    return int(ms) / 1000 if ms else None
+
+
+def _status_error(
+    status: int, headers: Mapping[str, str], body: bytes, read: ErrorReader
+) -> GatewayError:
     try:
         parsed = json.loads(body)
         message, param, code = read(parsed)
@@ -109,18 +132,26 @@ def status_error(
 def transport_error(exc: HttpError) -> GatewayError:
     """The HTTP client's failure as ours: unreachable is 503, too slow is 504, anything else
     that broke the exchange is 502."""
+    error: GatewayError
     if isinstance(exc, ConnectFailed):
-        return UpstreamUnavailable("The upstream provider could not be reached.")
-    if isinstance(exc, TimedOut):
-        return UpstreamTimeout("The upstream provider did not answer in time.")
-    if isinstance(exc, TooLarge):
-        return UpstreamError("The upstream provider sent an answer too large to read.")
-    if isinstance(exc, Unsendable):
-        return UpstreamError(
+        error = UpstreamUnavailable("The upstream provider could not be reached.")
+    elif isinstance(exc, TimedOut):
+        error = UpstreamTimeout("The upstream provider did not answer in time.")
+    elif isinstance(exc, TooLarge):
+        error = UpstreamError("The upstream provider sent an answer too large to read.")
+        error.fault = Fault(retryable=False)
+        return error
+    elif isinstance(exc, Unsendable):
+        error = UpstreamError(
             "The request to the upstream provider was not sent: a header value (such as a key) "
             "holds a line break."
         )
-    return UpstreamError("The connection to the upstream provider failed.")
+        error.fault = Fault(retryable=False)
+        return error
+    else:
+        error = UpstreamError("The connection to the upstream provider failed.")
+    error.fault = Fault(retryable=True)
+    return error
 
 
 def event_object(event: sse.Event) -> dict[str, Any]:

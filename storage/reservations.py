@@ -10,7 +10,7 @@ blocking functions of a Connection.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -158,10 +158,15 @@ def lock_counters(conn: Connection, operations: list[Any]) -> None:
 
 
 def settle(
-    conn: Connection, holds: Sequence[Hold], used: dict[str, int], row: usage.LedgerRow
+    conn: Connection,
+    holds: Sequence[Hold],
+    used: dict[str, int],
+    row: usage.LedgerRow,
+    attempts: Sequence[Mapping[str, Any]] = (),
 ) -> dict[Hold, tuple[int, int]] | None:
-    """Settle a request once: its holds become `used` (per unit), its ledger row is written.
-    None, with nothing written, if the request was already settled (by a sweeper)."""
+    """Settle a request once: its holds become `used` (per unit), its ledger row (and those of
+    its upstream calls) is written. None, with nothing written, if the request was already
+    settled (by a sweeper)."""
     if _DELETE.execute(conn, {"r": row.request_id}).rowcount != 1:
         return None
     totals = {}
@@ -169,7 +174,7 @@ def settle(
         after = quota.settle(conn, hold, used.get(hold.unit, 0))
         if after is not None:
             totals[hold] = after
-    usage.record(conn, row)
+    usage.record(conn, row, attempts)
     return totals
 
 

@@ -267,3 +267,30 @@ idempotency_keys = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
+
+# Fallbacks and retries (gateway/attempts.py): how many upstream calls served a request, and,
+# when there was more than one or an upstream was skipped, a row per call.
+ledger.append_column(Column("attempts", Integer, nullable=False, server_default="1"))
+ledger_attempts = Table(
+    "ledger_attempts",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("attempt", Integer, primary_key=True),  # 1, 2, ... in the order they were made
+    Column("model", String(200), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("outcome", String(32), nullable=False),  # served | failed | skipped_open_circuit
+    Column("http_status", Integer, nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("duration_ms", BigInteger, nullable=False),
+)
+
+# Circuit breakers (domain/breaker.py), one per upstream and key, shared by every worker when
+# kept in the database rather than in Redis. Times are unix milliseconds; 0: none.
+circuit_breakers = Table(
+    "circuit_breakers",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("open_until", BigInteger, nullable=False),
+    Column("probe_until", BigInteger, nullable=False),
+)

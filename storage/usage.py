@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.direct import Direct
-from storage.tables import ledger
+from storage.tables import ledger, ledger_attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class LedgerRow:
     quota_day: date  # the daily window it was counted in (the workspace's time zone)
     images: int = 0
     video_seconds: int = 0  # drawn from the video-seconds pool (POST /videos)
+    attempts: int = 1  # upstream calls made (retries and fallbacks included)
 
     def values(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _FIELDS}
@@ -45,8 +47,20 @@ _FIELDS = tuple(f.name for f in fields(LedgerRow))
 _INSERT = Direct(ledger.insert(), column_keys=list(_FIELDS))
 
 
-def record(conn: Connection, row: LedgerRow) -> None:
+def record(conn: Connection, row: LedgerRow, attempts: Sequence[Mapping[str, Any]] = ()) -> None:
+    """The request's row, and a row per upstream call when there was more than one."""
     _INSERT.execute(conn, row.values())
+    if attempts:
+        conn.execute(ledger_attempts.insert(), list(attempts))
+
+
+async def attempt_rows(conn: AsyncConnection, request_id: str) -> list[dict[str, Any]]:
+    query = (
+        select(ledger_attempts)
+        .where(ledger_attempts.c.request_id == request_id)
+        .order_by(ledger_attempts.c.attempt)
+    )
+    return [dict(r._mapping) for r in await conn.execute(query)]
 
 
 async def ledger_rows(conn: AsyncConnection, request_id: str | None = None) -> list[dict[str, Any]]:

@@ -178,6 +178,10 @@ def start_gateway(
                 "WMGW_DATA_DIR": str(data_dir),
                 "WMGW_SERVER_SECRET": SERVER_SECRET,
                 "WMGW_VALIDATE_RESPONSES": "1",
+                # Tests script one upstream answer per call: the gateway's own retries would
+                # take the next. tests/test_fault_injection.py and test_circuit_breakers.py
+                # exercise retries and breakers.
+                "WMGW_RETRIES": "0",
                 "WMGW_OPENAI_API_KEY": UPSTREAM_KEY,
                 "WMGW_OPENAI_BASE_URL": f"{fake_openai.base_url}/v1",
                 **(env or {}),

@@ -28,6 +28,7 @@ class Ticket:
     byok: bool = True  # no counters, so the receipt's headers need no caller
     receipt: Receipt | None = None
     claim: Claim = field(default_factory=lambda: Claim(prompt_tokens=1))
+    attempts: list[Any] = field(default_factory=list)
 
     def counter(self, kind: str) -> None:
         return None

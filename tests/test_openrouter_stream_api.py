@@ -63,6 +63,7 @@ def routed(tmp_path: Path, migrated_template: Path, openrouter: FakeOpenRouter) 
         "WMGW_DATA_DIR": str(tmp_path),
         "WMGW_SERVER_SECRET": SERVER_SECRET,
         "WMGW_VALIDATE_RESPONSES": "1",
+        "WMGW_RETRIES": "0",  # each test scripts one answer per call
         "WMGW_OPENROUTER_API_KEY": UPSTREAM_KEY,
         "WMGW_OPENROUTER_BASE_URL": openrouter.base_url,
     }
