@@ -43,6 +43,7 @@ WMGW = Path(sys.executable).parent / "wmgw"
 UPSTREAM_KEY = "sk-upstream-test-key"
 SERVER_SECRET = "test-server-secret-0123456789abcdef"
 GEMINI_KEY = "AIza-gemini-upstream-test-key"
+FETCH_ALLOW = "127.0.0.1/32"  # the fakes serve their image links on loopback
 
 
 def run_db(database_url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -180,6 +181,7 @@ def start_gateway(
                 "WMGW_VALIDATE_RESPONSES": "1",
                 "WMGW_OPENAI_API_KEY": UPSTREAM_KEY,
                 "WMGW_OPENAI_BASE_URL": f"{fake_openai.base_url}/v1",
+                "WMGW_FETCH_ALLOW": FETCH_ALLOW,
                 **(env or {}),
             }
             settings = Settings.from_env(environ)
