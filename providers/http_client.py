@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import aiohttp.abc
 import orjson
 
 from providers.aiohttp_compat import Connector
@@ -170,6 +171,7 @@ class HttpClient:
         ssl_context: ssl.SSLContext | None = None,
         keepalive_seconds: float = 15.0,
         max_body: int = 64 << 20,
+        resolver: aiohttp.abc.AbstractResolver | None = None,
     ) -> None:
         self.max_connections = max_connections
         self.max_body = max_body
@@ -177,6 +179,7 @@ class HttpClient:
         self.proxies = proxies or Proxies({})
         self.ssl_context = ssl_context
         self.keepalive_seconds = keepalive_seconds
+        self.resolver = resolver  # None: aiohttp's (providers/outbound.py brings its own)
         self._shared: list[aiohttp.ClientSession] = []  # one session, shared by with_timeouts
 
     def with_timeouts(self, timeouts: Timeouts) -> HttpClient:
@@ -198,6 +201,7 @@ class HttpClient:
                 ssl=self.ssl_context if self.ssl_context is not None else True,
                 ttl_dns_cache=300,
                 keepalive_timeout=self.keepalive_seconds,
+                resolver=self.resolver,
             )
             self._shared[:] = [
                 aiohttp.ClientSession(

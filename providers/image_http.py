@@ -13,7 +13,8 @@ import anyio.to_thread
 import orjson
 
 from domain.errors import GatewayError, UpstreamError
-from providers import upstream
+from domain.fetch_rules import FetchAllow
+from providers import outbound, upstream
 from providers.base import GeneratedImage
 from providers.http_client import HttpClient, HttpError, Response
 
@@ -57,10 +58,11 @@ def media_type_of(url: str, content_type: str | None) -> str:
     return guessed if guessed and guessed.startswith("image/") else "image/png"
 
 
-async def fetch_image(client: HttpClient, url: str) -> GeneratedImage:
-    """Download a generated image (no credentials are sent: the URL is the upstream's link)."""
+async def fetch_image(url: str, allow: FetchAllow) -> GeneratedImage:
+    """Download a generated image (no credentials are sent: the URL is the upstream's link),
+    only from a public address or one the operator allows (providers/outbound.py)."""
     try:
-        async with client.stream("GET", url) as response:
+        async with outbound.get(url, allow) as response:
             if response.status_code >= 400:
                 raise UpstreamError(
                     f"The upstream provider's image could not be fetched (HTTP "

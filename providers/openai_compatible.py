@@ -15,6 +15,7 @@ from typing import Any
 
 from domain.catalog import ModelEntry
 from domain.errors import ModelNotSupported, UpstreamError
+from domain.fetch_rules import PUBLIC_ONLY, FetchAllow
 from domain.images import ImageRequest
 from domain.videos import UpstreamVideo, VideoContent, VideoSpec
 from providers import (
@@ -24,6 +25,7 @@ from providers import (
     openai_transcriptions,
     openai_videos,
     openrouter_images,
+    outbound,
     rows,
     upstream,
 )
@@ -71,6 +73,7 @@ class OpenAICompatible:
     # `max_tokens_field`): OpenAI's reasoning models refuse `max_tokens`, and some servers
     # know only `max_tokens`.
     max_tokens_field: str = "max_tokens"
+    fetch_allow: FetchAllow = PUBLIC_ONLY  # where the image links it answers with may point
 
     def with_api_key(self, api_key: str) -> OpenAICompatible:
         return dataclasses.replace(self, api_key=api_key)
@@ -141,7 +144,9 @@ class OpenAICompatible:
         if generate is None:
             raise ModelNotSupported(model.slug, "image generation")
         headers = self._headers("application/json")
-        return await generate(self.client, self.base_url, headers, request, model)
+        return await generate(
+            self.client, self.base_url, headers, request, model, allow=self.fetch_allow
+        )
 
     async def transcribe(
         self, request: TranscriptionRequest, model: ModelEntry
@@ -176,4 +181,5 @@ def build(row: Row, env: Mapping[str, str], client: HttpClient) -> OpenAICompati
         extra_headers=dict(row.get("headers") or {}),
         image_api=row.get("images"),
         max_tokens_field=str(row.get("max_tokens_field") or "max_tokens"),
+        fetch_allow=outbound.allow_from(env),
     )

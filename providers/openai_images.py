@@ -18,6 +18,7 @@ import anyio.to_thread
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
+from domain.fetch_rules import PUBLIC_ONLY, FetchAllow
 from domain.images import ImageRequest
 from providers import image_http
 from providers.base import GeneratedImage, ImageResult
@@ -77,7 +78,9 @@ async def generate(
     headers: Mapping[str, str],
     request: ImageRequest,
     model: ModelEntry,
+    allow: FetchAllow = PUBLIC_ONLY,
 ) -> ImageResult:
+    """`allow` is unused: the answer's images are inline (`b64_json`), no link is fetched."""
     url = f"{base_url}/images/generations"
     _, payload = await image_http.request_json(
         client, "POST", url, headers, to_upstream(request, model)

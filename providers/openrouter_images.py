@@ -18,6 +18,7 @@ import anyio.to_thread
 
 from domain.catalog import ModelEntry
 from domain.errors import UpstreamError
+from domain.fetch_rules import PUBLIC_ONLY, FetchAllow
 from domain.images import ImageRequest, aspect_ratio
 from providers import image_http
 from providers.base import GeneratedImage, ImageResult
@@ -74,11 +75,15 @@ def tokens_of(completion: Mapping[str, Any]) -> tuple[int, int]:
 
 
 async def _one(
-    client: HttpClient, url: str, headers: Mapping[str, str], body: JSON
+    client: HttpClient,
+    url: str,
+    headers: Mapping[str, str],
+    body: JSON,
+    allow: FetchAllow,
 ) -> tuple[list[GeneratedImage], tuple[int, int]]:
     _, completion = await image_http.request_json(client, "POST", url, headers, body)
     inline, remote = await anyio.to_thread.run_sync(images_of, completion)
-    fetched = [await image_http.fetch_image(client, link) for link in remote]
+    fetched = [await image_http.fetch_image(link, allow) for link in remote]
     return inline + fetched, tokens_of(completion)
 
 
@@ -88,11 +93,13 @@ async def generate(
     headers: Mapping[str, str],
     request: ImageRequest,
     model: ModelEntry,
+    allow: FetchAllow = PUBLIC_ONLY,
 ) -> ImageResult:
+    """`allow`: where the answer's image links may point besides public addresses."""
     url = f"{base_url}/chat/completions"
     body = to_upstream(request, model)
     results = await image_http.gather(
-        [partial(_one, client, url, headers, body) for _ in range(request.n)]
+        [partial(_one, client, url, headers, body, allow) for _ in range(request.n)]
     )
     images = [image for found, _ in results for image in found][: request.n]
     return ImageResult(

@@ -24,8 +24,9 @@ import anyio
 
 from domain.catalog import ModelEntry
 from domain.errors import InvalidRequest, UpstreamError, UpstreamTimeout
+from domain.fetch_rules import PUBLIC_ONLY, FetchAllow
 from domain.images import ImageRequest, aspect_ratio
-from providers import image_http, rows
+from providers import image_http, outbound, rows
 from providers.base import GeneratedImage, ImageResult
 from providers.http_client import HttpClient, HttpError
 from providers.rows import Row
@@ -126,6 +127,7 @@ class Replicate:
     client: HttpClient
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
     poll_interval: float = 0.5  # the official SDK's interval
+    fetch_allow: FetchAllow = PUBLIC_ONLY  # where its output links may point
 
     def _headers(self, **extra: str) -> dict[str, str]:
         headers = {"Accept": "application/json", **extra}
@@ -156,7 +158,7 @@ class Replicate:
         urls = output_urls(prediction)
         if not urls:
             raise UpstreamError("The upstream prediction succeeded without any image.")
-        return [await image_http.fetch_image(self.client, link) for link in urls]
+        return [await image_http.fetch_image(link, self.fetch_allow) for link in urls]
 
     async def _until_done(self, prediction: Any, deadline: float) -> JSON:
         if not isinstance(prediction, dict) or not isinstance(prediction.get("id"), str):
@@ -200,4 +202,5 @@ def build(row: Row, env: Mapping[str, str], client: HttpClient) -> Replicate:
         client=client,
         deadline_seconds=float(row.get("prediction_deadline_seconds", DEFAULT_DEADLINE_SECONDS)),
         poll_interval=float(row.get("poll_interval_seconds", 0.5)),
+        fetch_allow=outbound.allow_from(env),
     )

@@ -15,8 +15,12 @@ from typing import Any
 
 import orjson
 
+from domain.errors import UpstreamError
+
 DONE = b"data: [DONE]\n\n"
 _LINE_END = re.compile(r"\r\n|\r|\n")
+# Far above any real event (a streamed image is a few MB of base64), low enough to bound memory.
+MAX_EVENT_CHARS = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,40 +31,63 @@ class Event:
 
 
 class SSEDecoder:
-    """Feed bytes as they arrive; get complete events back."""
+    """Feed bytes as they arrive; get complete events back. An event longer than
+    `max_event_chars` (its lines without their line ends) is the upstream's error, raised as
+    soon as it grows past the limit: a stream that never ends a line cannot fill the memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_chars: int = MAX_EVENT_CHARS) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buffer = ""
+        self._max = max_event_chars
+        self._partial: list[str] = []  # the line not ended yet, in the pieces it came in
+        self._partial_chars = 0
+        self._held_cr = False
+        self._event_chars = 0  # the lines of the event being read, so far
         self._data: list[str] = []
         self._event: str | None = None
         self._id: str | None = None
 
     def feed(self, chunk: bytes | str) -> Iterator[Event]:
         # Incremental decoding keeps a character split between two chunks intact, and a
-        # trailing CR waits for the next chunk in case it is the first half of a CRLF.
+        # trailing CR waits for the next chunk in case it is the first half of a CRLF. Only
+        # the new text is split: rescanning what was buffered made a long line quadratic.
         text = self._text.decode(chunk) if isinstance(chunk, bytes) else chunk
-        self._buffer += text
-        complete, held = (
-            (self._buffer[:-1], "\r") if self._buffer.endswith("\r") else (self._buffer, "")
-        )
-        *lines, rest = _LINE_END.split(complete)
-        self._buffer = rest + held
+        if self._held_cr:
+            text = "\r" + text
+        self._held_cr = text.endswith("\r")
+        *lines, rest = _LINE_END.split(text[:-1] if self._held_cr else text)
+        if lines:
+            lines[0] = "".join(self._partial) + lines[0]
+            self._partial, self._partial_chars = [], 0
+        self._partial.append(rest)
+        self._partial_chars += len(rest)
         for line in lines:
-            event = self._line(line)
+            event = self._counted(line)
             if event is not None:
                 yield event
+        self._check(self._event_chars + self._partial_chars)
 
     def flush(self) -> Iterator[Event]:
         """End of stream: an event without its final blank line still counts."""
-        self._buffer += self._text.decode(b"", final=True)
-        for line in _LINE_END.split(self._buffer):
-            event = self._line(line) if line else None
+        held = "\r" if self._held_cr else ""
+        text = "".join(self._partial) + held + self._text.decode(b"", final=True)
+        self._partial, self._partial_chars, self._held_cr = [], 0, False
+        for line in _LINE_END.split(text):
+            event = self._counted(line) if line else None
             if event is not None:
                 yield event
-        self._buffer = ""
         if self._data:
             yield self._dispatch()
+
+    def _counted(self, line: str) -> Event | None:
+        self._event_chars = self._event_chars + len(line) if line else 0
+        self._check(self._event_chars)
+        return self._line(line)
+
+    def _check(self, chars: int) -> None:
+        if chars > self._max:
+            raise UpstreamError(
+                f"The upstream sent a stream event larger than {self._max} characters."
+            )
 
     def _line(self, line: str) -> Event | None:
         if not line:

@@ -35,14 +35,19 @@ from storage.migrate import upgrade
 from tests.fakes.gemini_upstream import FakeGeminiUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
+from tests.leak_watch import WATCH, ErrorAnswers
 from tests.services.postgres import local_postgres
 from tests.services.redis import local_redis
+
+pytest_plugins = ["tests.leak_watch"]  # no secret of the run in any log (tests/leak_watch.py)
 
 T = TypeVar("T")
 WMGW = Path(sys.executable).parent / "wmgw"
 UPSTREAM_KEY = "sk-upstream-test-key"
 SERVER_SECRET = "test-server-secret-0123456789abcdef"
 GEMINI_KEY = "AIza-gemini-upstream-test-key"
+FETCH_ALLOW = "127.0.0.1/32"  # the fakes serve their image links on loopback
+WATCH.remember(SERVER_SECRET, UPSTREAM_KEY, GEMINI_KEY)
 
 
 def run_db(database_url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -107,6 +112,7 @@ class Gateway:
             )
 
         self.db(create)
+        WATCH.remember_key(new.plaintext)
         return new.plaintext
 
 
@@ -135,6 +141,7 @@ def fake_openai(fake_openai_server: FakeOpenAIUpstream) -> FakeOpenAIUpstream:
 def seed(database_url: str, server_secret: bytes, daily_limit: int | None) -> tuple[str, str, str]:
     """A plan, a workspace on it, a user in it with a key: (user id, workspace id, key)."""
     new = keys.generate(server_secret)
+    WATCH.remember_key(new.plaintext)
 
     async def work(conn: AsyncConnection) -> tuple[str, str, str]:
         await accounts.create_plan(conn, "team", daily_limit)
@@ -184,13 +191,15 @@ def start_gateway(
                 "WMGW_RETRIES": "0",
                 "WMGW_OPENAI_API_KEY": UPSTREAM_KEY,
                 "WMGW_OPENAI_BASE_URL": f"{fake_openai.base_url}/v1",
+                "WMGW_FETCH_ALLOW": FETCH_ALLOW,
                 **(env or {}),
             }
+            WATCH.remember_environment(environ)
             settings = Settings.from_env(environ)
             user_id, workspace_id, key = seed(
                 settings.database_url, settings.server_secret, daily_limit
             )
-            url = stack.enter_context(serve_asgi(create_app(settings)))
+            url = stack.enter_context(serve_asgi(ErrorAnswers(create_app(settings), WATCH)))
             return Gateway(f"{url}/api/openai/v1", key, settings, user_id, workspace_id)
 
         yield start
@@ -231,11 +240,14 @@ def wmgw(tmp_path: Path):  # type: ignore[no-untyped-def]
     output; `wmgw.env` is the environment it ran with."""
     env = {**os.environ, "WMGW_DATA_DIR": str(tmp_path), "WMGW_SERVER_SECRET": "cli-secret"}
     env.pop("DATABASE_URL", None)
+    WATCH.remember(env["WMGW_SERVER_SECRET"])
 
     def run(*args: str, ok: bool = True) -> str:
         done = subprocess.run(
             [str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60
         )
+        WATCH.remember_keys_in(done.stdout)
+        WATCH.written(f"the standard error of wmgw {args[0] if args else ''}", done.stderr)
         assert (done.returncode == 0) == ok, done.stderr
         return done.stdout.strip()
 

@@ -27,6 +27,7 @@ from gateway.settings import Settings
 from storage import accounts, quota, reservations, usage
 from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed, wait_for
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.leak_watch import WATCH
 from tests.services.gunicorn import gunicorn_gateway
 from tests.services.postgres import server_bin
 
@@ -201,6 +202,8 @@ def test_make_run_stopped_past_its_grace_ends_streams_with_an_error_event(
         "--port", str(port), "--timeout-graceful-shutdown", "5", "--no-access-log",
     ]  # fmt: skip
     log = (tmp_path / "uvicorn.log").open("wb")
+    WATCH.watch_file(tmp_path / "uvicorn.log")
+    WATCH.remember_environment(backend.env)
     server = subprocess.Popen(
         command, env={**os.environ, **backend.env}, stdout=log, stderr=subprocess.STDOUT
     )

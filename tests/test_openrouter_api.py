@@ -23,6 +23,7 @@ from storage import usage
 from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
+from tests.leak_watch import WATCH
 
 WMGW = Path(sys.executable).parent / "wmgw"
 SAMPLE = Path(__file__).parent / "fixtures" / "openrouter-models.json"
@@ -58,6 +59,7 @@ def environ(
 def wmgw(environ: dict[str, str], *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | environ
     done = subprocess.run([str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60)
+    WATCH.written(f"the standard error of wmgw {args[0]}", done.stderr)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -114,6 +116,7 @@ def test_byok_requests_use_the_users_key_are_marked_and_draw_on_no_limit(
     settings = Settings.from_env(environ)
     _, _, key = seed(settings.database_url, settings.server_secret, daily_limit=1)
     own_key = "sk-or-v1-users-own-key-0123456789"
+    WATCH.remember(own_key)
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | environ
     stored = subprocess.run(
         [str(WMGW), "byok", "set", "dev@example.com"],
@@ -123,6 +126,7 @@ def test_byok_requests_use_the_users_key_are_marked_and_draw_on_no_limit(
         text=True,
         timeout=60,
     )
+    WATCH.written("the standard error of wmgw byok set", stored.stderr)
     assert stored.returncode == 0, stored.stderr
     assert own_key not in stored.stdout and own_key not in wmgw(
         environ, "byok", "list", "dev@example.com"

@@ -20,6 +20,7 @@ from storage import accounts, provider_keys
 from tests.conftest import SERVER_SECRET, Gateway
 from tests.fakes.openrouter_upstream import FakeOpenRouter
 from tests.fakes.pngs import label_of, tiny_png
+from tests.leak_watch import WATCH
 
 KEY = "sk-or-v1-images-test-key"
 MODEL = "google/gemini-2.5-flash-image"
@@ -148,6 +149,7 @@ def test_with_the_users_own_key_images_draw_on_no_limit(
 ) -> None:
     gateway.db(lambda conn: accounts.set_plan_image_limit(conn, "team", 0))
     own = "sk-or-v1-users-own-key"
+    WATCH.remember(own)
     sealed = sealing.seal(SERVER_SECRET.encode(), own, gateway.user_id)
     gateway.db(lambda conn: provider_keys.put(conn, gateway.user_id, "openrouter", sealed))
     fake.api_key = own

@@ -41,6 +41,36 @@ async def byok_list(conn: AsyncConnection, args: argparse.Namespace, _s: Setting
     return 0
 
 
+async def byok_reseal(conn: AsyncConnection, _a: argparse.Namespace, settings: Settings) -> int:
+    """After the server secret changed: every key sealed under the previous secret (read from
+    standard input) is sealed again under the current one, in one transaction."""
+    previous = sys.stdin.readline().strip().encode()
+    if not previous:
+        raise CliError("no previous server secret on standard input")
+    counts = dict.fromkeys(("resealed", "already current", "unopenable"), 0)
+    for owner, provider, sealed in await provider_keys.all_sealed(conn):
+        outcome, resealed = _reseal(previous, settings.server_secret, sealed, owner)
+        if resealed is not None:
+            await provider_keys.replace_sealed(conn, owner, provider, resealed)
+        counts[outcome] += 1
+    print(", ".join(f"{count} {outcome}" for outcome, count in counts.items()))
+    return 0
+
+
+def _reseal(previous: bytes, current: bytes, sealed: str, owner: str) -> tuple[str, str | None]:
+    """What happened to one key, and its new sealed form. A key that opens under neither
+    secret is left alone: its user sets it again (`wmgw byok set`)."""
+    try:
+        return "resealed", sealing.seal(current, sealing.unseal(previous, sealed, owner), owner)
+    except sealing.Unsealable:
+        pass
+    try:
+        sealing.unseal(current, sealed, owner)
+    except sealing.Unsealable:
+        return "unopenable", None
+    return "already current", None
+
+
 def register(sub: Subparsers) -> None:
     byok = group(sub, "byok")
     p = byok.add_parser("set", help="store a user's own upstream key, read from standard input")
@@ -51,6 +81,12 @@ def register(sub: Subparsers) -> None:
     p.add_argument("user")
     p.add_argument("--provider", default="openrouter")
     p.set_defaults(run=byok_remove)
+    p = byok.add_parser(
+        "reseal",
+        help="after changing the server secret: seal every key again under the new one "
+        "(the previous secret is read from standard input)",
+    )
+    p.set_defaults(run=byok_reseal)
     p = byok.add_parser("list", help="the providers a user has their own key for")
     p.add_argument("user")
     p.set_defaults(run=byok_list)

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.leak_watch import WATCH
+
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 WORKER_CLASS = "uvicorn_worker.UvicornWorker"
 
@@ -93,6 +95,8 @@ def gunicorn_gateway(
         "--log-level",
         "info",
     ]
+    WATCH.remember_environment(env)
+    WATCH.watch_file(log)
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
