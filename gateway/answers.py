@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, cast
@@ -36,10 +35,10 @@ from domain import charges
 from domain.charges import Ending
 from domain.errors import GatewayError, InternalError, UpstreamUnavailable
 from domain.metering import Usage
+from gateway.middleware import unexpected
 from gateway.receipts import admission_headers, receipt_headers
 from gateway.tickets import Receipt, Ticket
 
-log = logging.getLogger("wmgw.requests")
 MAX_BUFFERED = 1 << 18
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 SSE_MEDIA_TYPE = b"text/event-stream; charset=utf-8"
@@ -171,9 +170,8 @@ async def _ending(
     return Ending(charges.COMPLETED, 200, usage, True, images=images, video_seconds=seconds)
 
 
-def _internal(ticket: Ticket) -> InternalError:
-    log.exception("request %s failed inside the gateway", ticket.request_id)
-    return InternalError(f"The gateway failed on this request ({ticket.request_id}).")
+def _internal(ticket: Ticket, exc: Exception) -> InternalError:
+    return unexpected(ticket.request_id, exc)
 
 
 async def send_error(send: Send, error: GatewayError, headers: Mapping[str, str]) -> None:
@@ -215,8 +213,8 @@ class MeteredAnswer(Response):
                     answer = await run.complete()
                 except GatewayError as exc:
                     error = exc
-                except Exception:
-                    error, bug = _internal(ticket), True
+                except Exception as exc:
+                    error, bug = _internal(ticket, exc), True
         except TimeoutError:
             if not watch.ended():
                 raise
@@ -328,8 +326,8 @@ class _Stream:
                             await self._push(frame)
                     except GatewayError as exc:
                         error = exc
-                    except Exception:
-                        error, bug = _internal(ticket), True
+                    except Exception as exc:
+                        error, bug = _internal(ticket, exc), True
             except TimeoutError:
                 if not self.watch.ended():
                     raise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
@@ -25,8 +24,7 @@ from domain.errors import (
     UnsupportedMediaType,
 )
 from gateway.auth import INVALID_KEY
-
-log = logging.getLogger("wmgw.errors")
+from gateway.middleware import REQUEST_ID, unexpected
 
 _BY_STATUS: dict[int, type[GatewayError]] = {
     400: InvalidRequest,
@@ -76,8 +74,14 @@ async def on_gateway_error(_request: ConnexionRequest, exc: Exception) -> Connex
     return render(exc)
 
 
-async def on_problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+def _request_id(request: ConnexionRequest) -> str:
+    return str(request.scope.get(REQUEST_ID, ""))
+
+
+async def on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, ProblemException)
+    if exc.status >= 500:  # Connexion's own failure (an answer that breaks the spec): ours
+        return render(unexpected(_request_id(request), exc))
     error = translate(exc.status, exc.detail)
     error.headers = dict(exc.headers or {})
     if exc.status == 405 and exc.headers:
@@ -87,6 +91,8 @@ async def on_problem(_request: ConnexionRequest, exc: Exception) -> ConnexionRes
 
 async def on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code >= 500:
+        return render(unexpected(_request_id(request), exc))
     error = translate(exc.status_code, exc.detail)
     error.headers = dict(exc.headers or {})
     if exc.status_code == 405 and (allowed := allowed_methods(request.scope)):
@@ -119,9 +125,11 @@ def _methods(routes: list[BaseRoute], scope: Scope) -> set[str]:
     return methods
 
 
-async def on_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
-    return render(InternalError("The server had an error while processing your request."))
+async def on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Any other exception of a handler (a database failure under a GET, a bug): a 500 whose
+    message names the request id, logged with it. Metered requests settle their own failures
+    (gateway/answers.py), so this never charges anything."""
+    return render(unexpected(_request_id(request), exc))
 
 
 def install(app: AsyncApp) -> None:

@@ -30,7 +30,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain.errors import InternalError
 from domain.idempotency import (
     DONE,
     INTERRUPTED,
@@ -43,7 +42,7 @@ from domain.idempotency import (
     verdict,
 )
 from gateway.answers import KEEPS_ANSWER
-from gateway.middleware import send_error
+from gateway.middleware import send_error, unexpected
 from gateway.recording import ClientWatch, Header, Recording, replaying, send_answer
 from gateway.settings import IdempotencySettings
 from storage import idempotency as store
@@ -54,7 +53,7 @@ FIRST_PAUSE = 0.05  # seconds between looks at a key another request runs, doubl
 LONGEST_PAUSE = 0.5  # ...up to this
 # Stamped per response by the middlewares around this one, or meaningless in a replay.
 _NOT_REPLAYED = frozenset({"x-request-id", "date", "server"})
-UNAVAILABLE = "The server could not look up this request's Idempotency-Key; retry it."
+UNAVAILABLE = " Its Idempotency-Key could not be looked up; retry it."
 Write = Callable[[AsyncConnection], Awaitable[Any]]
 
 
@@ -93,9 +92,8 @@ class IdempotentRuns:
         watch = ClientWatch(receive)
         try:
             runs = await self._answer_or_claim(attempt, watch, send)
-        except SQLAlchemyError:  # the database failed: still an error in OpenAI's envelope
-            log.exception("idempotency key lookup failed")
-            await send_error(send, InternalError(UNAVAILABLE))
+        except SQLAlchemyError as exc:  # the database failed: still an error in OpenAI's envelope
+            await send_error(send, unexpected(attempt.request_id, exc, UNAVAILABLE))
             return
         finally:
             await watch.stop()

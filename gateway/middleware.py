@@ -1,27 +1,48 @@
-"""Plain ASGI middleware: a request id on every response, and a cap on request bodies."""
+"""Plain ASGI middleware: a request id on every response, a 500 in OpenAI's envelope for any
+failure nothing else answered, and a cap on request bodies."""
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.errors import GatewayError, PayloadTooLarge
+from domain.errors import GatewayError, InternalError, PayloadTooLarge
 from gateway.rate_limit_headers import RATE_REPORT, RateReport
 
 REQUEST_ID = "wmgw.request_id"
 HEADERS = "wmgw.headers"  # the request's headers by (lower-case) name, built once by BodyLimit
+log = logging.getLogger("wmgw.errors")
 
 
 def new_request_id() -> str:
     return f"req_{secrets.token_hex(16)}"
 
 
+def unexpected(request_id: str, exc: BaseException, hint: str = "") -> InternalError:
+    """A failure inside the gateway, logged with its request id (also as the record's
+    `request_id`), and the 500 that names it, so that a user's report finds the record;
+    `hint` says what the client may do."""
+    log.error(
+        "request %s failed inside the gateway: %s",
+        request_id,
+        type(exc).__name__,
+        exc_info=exc,
+        extra={"request_id": request_id},
+    )
+    return InternalError(f"The gateway failed on this request ({request_id}).{hint}")
+
+
 class RequestId:
     """Stamps `x-request-id` on every response, errors included (the id is in the scope for
     the handlers and the ledger), and the key's `x-ratelimit-*` headers when the rate-limit
-    checks left any in the scope's RateReport: one wrapper of `send` for both."""
+    checks left any in the scope's RateReport: one wrapper of `send` for both.
+
+    Outermost, it also answers what escaped everything else (a middleware's failure, one
+    after a response began): logged with the request id, and a 500 envelope naming it if no
+    response had started."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -33,15 +54,23 @@ class RequestId:
         request_id = scope[REQUEST_ID] = new_request_id()
         report = scope[RATE_REPORT] = RateReport()
         header = (b"x-request-id", request_id.encode())
+        started = False
 
         async def stamped(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), header]
                 if report.requests is not None or report.tokens is not None:
                     message["headers"] += report.headers()
             await send(message)
 
-        await self.app(scope, receive, stamped)
+        try:
+            await self.app(scope, receive, stamped)
+        except Exception as exc:  # noqa: BLE001 - the last place that can still answer
+            error = unexpected(request_id, exc)
+            if not started:
+                await send_error(stamped, error)
 
 
 async def send_error(send: Send, error: GatewayError) -> None:
