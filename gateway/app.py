@@ -21,7 +21,7 @@ from connexion.utils import get_function_from_name
 from starlette.types import ASGIApp
 
 from domain.charges import SHUTDOWN
-from gateway import error_responses
+from gateway import body_limits, error_responses
 from gateway.connexion_speed import decorate_handlers_once
 from gateway.idempotency import Idempotency
 from gateway.idempotency_heartbeat import Heartbeat
@@ -134,7 +134,8 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     )
     error_responses.install(app)
     keyed = Idempotency(app, idempotent, settings.server_secret)
-    return RequestId(BodyLimit(keyed, settings.max_body_bytes))
+    limits = body_limits.from_file(settings.spec_path)
+    return RequestId(BodyLimit(keyed, settings.max_body_bytes, limits))
 
 
 def create_app_from_env() -> ASGIApp:

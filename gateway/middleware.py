@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -92,23 +93,29 @@ async def send_error(send: Send, error: GatewayError) -> None:
 
 
 class BodyLimit:
-    """Refuses bodies over `max_bytes` with 413, by Content-Length or while reading."""
+    """Refuses bodies over their operation's limit (`limits`, by method and path; `max_bytes`
+    for the others) with 413, by Content-Length or while reading (a chunked body)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, limits: Mapping[tuple[str, str], int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.limits = dict(limits or {})
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes.")
+    @staticmethod
+    def _too_large(limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The request body is larger than {limit} bytes.")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = scope[HEADERS] = dict(scope.get("headers", []))
+        limit = self.limits.get((scope["method"], scope["path"]), self.max_bytes)
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await send_error(send, self._too_large())
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await send_error(send, self._too_large(limit))
             return
         seen = 0
 
@@ -116,8 +123,8 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise self._too_large()
+            if seen > limit:
+                raise self._too_large(limit)
             return message
 
         await self.app(scope, counted, send)

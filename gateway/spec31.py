@@ -7,21 +7,20 @@ Connexion 3.3 knows only the 2.0 and 3.0 meta-schemas (spec-first/connexion#1396
 1. skips Connexion's document check for 3.1 documents (the tests validate the document with
    openapi-spec-validator instead);
 2. provides a `validator_map` whose JSON body validators use Draft 2020-12, cached per schema,
-   and turn Connexion's 500 on undecodable bodies into a 400 that names the problem
-   (`multipart/form-data` bodies: gateway/multipart.py);
+   read bodies of any framing (chunked too), and turn Connexion's 500 on undecodable, too
+   deep or invalid Unicode bodies into a 400 that names the problem (gateway/json_body.py;
+   `multipart/form-data` bodies: gateway/multipart.py);
 3. checks query, path and header parameters with Draft 2020-12 and its formats too (Draft 4
    has no `format: date`), a bad one being a 400 that names it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema_rs
-import orjson
 from connexion.datastructures import MediaTypeDict
 from connexion.spec import OpenAPISpecification
 from connexion.utils import is_null, is_nullable
@@ -33,9 +32,10 @@ from connexion.validators import (
 )
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
-from starlette.types import Scope
+from starlette.types import Message, Receive, Scope
 
 from domain.errors import InvalidRequest
+from gateway import json_body
 
 # The JSON body as validated, kept in the ASGI scope so the handler's argument is not parsed
 # a second time (gateway/connexion_speed.py hands it over).
@@ -101,10 +101,7 @@ def param_of(error: ValidationError) -> str | None:
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [p for p in error.validator_value if p not in error.instance]
         path += missing[:1]
-    name = ""
-    for part in path:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or None
+    return json_body.param_name(path)
 
 
 def _branch(error: ValidationError) -> ValidationError:
@@ -136,32 +133,29 @@ def message_of(error: ValidationError, param: str | None) -> str:
 class JSON2020RequestBodyValidator(JSONRequestBodyValidator):
     """JSON request bodies checked with Draft 2020-12; errors become OpenAI 400s with `param`."""
 
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        """Connexion's version takes a request without `Content-Length` for one without a
+        body, so a chunked body was refused as missing. The body is read whatever its framing
+        (BodyLimit bounds it while reading); an empty one is refused by `_validate`."""
+        messages: list[Message] = []
+
+        async def stream() -> AsyncGenerator[bytes, None]:
+            more_body = True
+            while more_body:
+                message = await receive()
+                messages.append(message)
+                more_body = message.get("more_body", False)
+                yield message.get("body", b"")
+
+        body = await self._parse(stream(), scope=scope)
+        if not (body is None and self._nullable):
+            self._validate(body)
+        return self._insert_messages(receive, messages=messages), scope
+
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])
-        body = scope[PARSED_BODY] = self._decode(raw)
+        body = scope[PARSED_BODY] = json_body.decode(raw, self._encoding)
         return body
-
-    def _decode(self, raw: bytes) -> Any:
-        if self._encoding in (None, "utf-8", "utf8"):
-            try:
-                return orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                pass  # empty, not JSON, or what only the stdlib accepts (NaN): decided below
-        try:
-            text = raw.decode(self._encoding or "utf-8")
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InvalidRequest(
-                "The request body is not valid UTF-8.", code="invalid_json"
-            ) from exc
-        if not text.strip():
-            return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequest(
-                f"We could not parse the JSON body of your request: {exc.msg} at {exc.pos}.",
-                code="invalid_json",
-            ) from exc
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if body is None and not self._nullable:

@@ -122,7 +122,9 @@ def limit_reply(text: str, body: Mapping[str, Any]) -> tuple[str, str]:
     for stop in [stops] if isinstance(stops, str) else stops or []:
         if stop and stop in text:
             text = text[: text.index(stop)]
-    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    limit = body.get("max_completion_tokens")
+    if limit is None:  # 0 is a limit (legacy completions allow it): `or` would skip it
+        limit = body.get("max_tokens")
     tokens = list(TOKEN.finditer(text))
     if limit is not None and len(tokens) > limit:
         return text[: tokens[limit - 1].end()] if limit > 0 else "", "length"
