@@ -16,13 +16,13 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamUnavailable
-from domain.keys import redact
+from domain.scrub import scrub
 from providers import rows, upstream
 from providers.base import PARTIAL_USAGE, Chunk
 from providers.http_client import HttpClient
@@ -390,10 +390,11 @@ def read_error(body: Any) -> tuple[str | None, str | None, str | None]:
     return (str(message) if message is not None else None), None, code
 
 
-def stream_error(data: Mapping[str, Any]) -> GatewayError:
-    """What an `event: error` after the 200 headers becomes."""
+def stream_error(data: Mapping[str, Any], secrets: Sequence[str] = ()) -> GatewayError:
+    """What an `event: error` after the 200 headers becomes (`secrets`: the credentials the
+    request went out with, never repeated to the client)."""
     message, _, kind = read_error(data)
-    text = redact(message or "unknown error")
+    text = scrub(message or "unknown error", secrets)
     if kind in ("overloaded_error", "rate_limit_error"):
         return UpstreamUnavailable(f"The upstream provider is overloaded or unavailable: {text}")
     return UpstreamError(f"The upstream provider failed mid-stream: {text}")
@@ -415,6 +416,7 @@ class StreamTranslator:
     json_blocks: set[int] = field(default_factory=set)
     raw_usage: Json = field(default_factory=dict)
     usage_sent: bool = False
+    secrets: Sequence[str] = ()
 
     def feed(self, event: str | None, data: Mapping[str, Any]) -> list[Chunk]:
         kind = data.get("type") or event
@@ -429,7 +431,7 @@ class StreamTranslator:
         return [{"object": "chat.completion.chunk", "choices": [], "usage": usage(self.raw_usage)}]
 
     def _on_error(self, data: Mapping[str, Any]) -> list[Chunk]:
-        raise stream_error(data)
+        raise stream_error(data, self.secrets)
 
     def _on_message_start(self, data: Mapping[str, Any]) -> list[Chunk]:
         self.raw_usage.update((data.get("message") or {}).get("usage") or {})
@@ -530,9 +532,12 @@ class Anthropic:
 
     async def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
         request = to_upstream(body, model.upstream_id, stream=True)
-        translator = StreamTranslator(json_tool=json_tool_name(body))
+        headers = self._headers("text/event-stream")
+        translator = StreamTranslator(
+            json_tool=json_tool_name(body), secrets=upstream.credentials(headers)
+        )
         events = upstream.stream_events(
-            self.client, self.messages_url, request, self._headers("text/event-stream"), read_error
+            self.client, self.messages_url, request, headers, read_error
         )
         async for event in events:
             for chunk in translator.feed(event.event, upstream.event_object(event)):

@@ -293,7 +293,11 @@ async def _send(endpoint: Endpoint, method: str, url: str, **options: Any) -> Re
         raise upstream.transport_error(exc) from exc
     if response.status_code >= 400:
         raise upstream.status_error(
-            response.status_code, response.headers, response.content, endpoint.read_error
+            response.status_code,
+            response.headers,
+            response.content,
+            endpoint.read_error,
+            sent=endpoint.headers,
         )
     return response
 

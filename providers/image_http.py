@@ -44,7 +44,7 @@ async def request_json(
         raise upstream.transport_error(exc) from exc
     if response.status_code >= 400:
         raise upstream.status_error(
-            response.status_code, response.headers, response.content, read_error
+            response.status_code, response.headers, response.content, read_error, sent=headers
         )
     return response, await _json_of(response)
 

@@ -52,13 +52,17 @@ def to_upstream(body: Mapping[str, Any], model: ModelEntry, *, stream: bool) -> 
     return request
 
 
-def error_in_stream(payload: Mapping[str, Any]) -> UpstreamError | None:
-    """An upstream that fails mid-stream sends `data: {"error": {...}}`."""
+def error_in_stream(
+    payload: Mapping[str, Any], sent: Mapping[str, str] | None = None
+) -> UpstreamError | None:
+    """An upstream that fails mid-stream sends `data: {"error": {...}}` (`sent`: the request's
+    headers, whose credentials never reach the client)."""
     error = payload.get("error")
     if not error:
         return None
     message, _, _ = upstream.openai_error_fields(payload)
-    return UpstreamError(f"The upstream provider failed mid-stream: {message or error}")
+    text = upstream.upstream_message(message or str(error), sent)
+    return UpstreamError(f"The upstream provider failed mid-stream: {text}")
 
 
 @dataclass(frozen=True)
@@ -95,15 +99,14 @@ class OpenAICompatible:
     async def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
         url = self.chat_url
         request = to_upstream(body, model, stream=True)
-        events = upstream.stream_events(
-            self.client, url, request, self._headers("text/event-stream")
-        )
+        headers = self._headers("text/event-stream")
+        events = upstream.stream_events(self.client, url, request, headers)
         async for event in events:
             if event.data.strip() == "[DONE]":
                 # Read on to the end of the body so the connection can be reused.
                 continue
             payload = upstream.event_object(event)
-            failure = error_in_stream(payload)
+            failure = error_in_stream(payload, headers)
             if failure is not None:
                 raise failure
             yield payload

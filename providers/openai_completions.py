@@ -25,12 +25,13 @@ def to_upstream(body: Mapping[str, Any], model: ModelEntry, *, stream: bool) -> 
     return request
 
 
-def _failure(payload: Mapping[str, Any]) -> UpstreamError | None:
+def _failure(payload: Mapping[str, Any], sent: Mapping[str, str]) -> UpstreamError | None:
     """An upstream that fails mid-stream sends `data: {"error": {...}}`."""
     if not payload.get("error"):
         return None
     message, _, _ = upstream.openai_error_fields(payload)
-    return UpstreamError(f"The upstream provider failed mid-stream: {message or payload['error']}")
+    text = upstream.upstream_message(message or str(payload["error"]), sent)
+    return UpstreamError(f"The upstream provider failed mid-stream: {text}")
 
 
 async def stream(
@@ -46,7 +47,7 @@ async def stream(
         if event.data.strip() == "[DONE]":
             continue  # read on to the end of the body so the connection can be reused
         payload = upstream.event_object(event)
-        failure = _failure(payload)
+        failure = _failure(payload, headers)
         if failure is not None:
             raise failure
         yield payload

@@ -103,5 +103,7 @@ async def transcribe(
     except HttpError as exc:
         raise upstream.transport_error(exc) from exc
     if response.status_code >= 400:
-        raise upstream.status_error(response.status_code, response.headers, response.content)
+        raise upstream.status_error(
+            response.status_code, response.headers, response.content, sent=headers
+        )
     return result_of(response.content, response.headers.get("content-type", ""))

@@ -14,6 +14,7 @@ from typing import Any
 
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, NotFound, UpstreamError
+from domain.scrub import scrub
 from domain.videos import (
     MEDIA_TYPES,
     STATUSES,
@@ -78,7 +79,7 @@ def error_from(error: Any) -> dict[str, str]:
     message = error.get("message")
     return failure(
         code if isinstance(code, str) and code else "video_generation_failed",
-        message if isinstance(message, str) and message else "The video generation failed.",
+        scrub(message) if isinstance(message, str) and message else "The video generation failed.",
     )
 
 
@@ -100,12 +101,16 @@ async def create(
         response = await client.post(url, data=fields, files=files, headers=headers)
     except HttpError as exc:
         raise upstream.transport_error(exc) from exc
-    return video_from(_json(response))
+    return video_from(_json(response, headers))
 
 
-def _json(response: Response) -> Any:
+def _json(response: Response, sent: Mapping[str, str]) -> Any:
+    """The answer's JSON, or the upstream's error (`sent`: the request's headers, whose
+    credentials never reach the client)."""
     if response.status_code >= 400:
-        raise upstream.status_error(response.status_code, response.headers, response.content)
+        raise upstream.status_error(
+            response.status_code, response.headers, response.content, sent=sent
+        )
     try:
         return response.json()
     except ValueError as exc:
@@ -122,7 +127,7 @@ async def retrieve(
         raise upstream.transport_error(exc) from exc
     if response.status_code == 404:
         raise NotFound("The upstream provider no longer knows this video job.")
-    return video_from(_json(response))
+    return video_from(_json(response, headers))
 
 
 async def content(
@@ -145,7 +150,7 @@ async def content(
     if response.status_code >= 400:
         raw = await response.aread()
         await response.aclose()
-        raise content_error(response.status_code, response.headers, raw)
+        raise content_error(response.status_code, response.headers, raw, headers)
     media_type = response.headers.get("content-type", MEDIA_TYPES[variant])
     # A compressed body's length is not the length of the bytes we relay.
     encoded = response.headers.get("content-encoding", "identity") != "identity"
@@ -157,14 +162,17 @@ async def content(
     )
 
 
-def content_error(status: int, headers: Mapping[str, str], raw: bytes) -> GatewayError:
+def content_error(
+    status: int, headers: Mapping[str, str], raw: bytes, sent: Mapping[str, str]
+) -> GatewayError:
     if status == 404:  # expired, or the variant does not exist for this job
         message, _, _ = upstream.openai_error_fields(_safe_json(raw))
+        text = upstream.upstream_message(message or "not found", sent)
         return NotFound(
-            f"The upstream provider has no such content: {message or 'not found'}",
+            f"The upstream provider has no such content: {text}",
             code="video_content_unavailable",
         )
-    return upstream.status_error(status, headers, raw)
+    return upstream.status_error(status, headers, raw, sent=sent)
 
 
 def _safe_json(raw: bytes) -> Any:

@@ -19,7 +19,7 @@ from domain.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from domain.keys import redact
+from domain.scrub import scrub
 from providers import sse
 from providers.http_client import (
     ConnectFailed,
@@ -31,6 +31,8 @@ from providers.http_client import (
 )
 
 ErrorReader = Callable[[Any], tuple[str | None, str | None, str | None]]
+# Request headers that carry a credential: their values are scrubbed from upstream errors.
+CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
 
 
 def _text(value: Any) -> str | None:
@@ -48,6 +50,21 @@ def openai_error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
     if isinstance(error, str):
         return error, None, None
     return None, None, None
+
+
+def credentials(sent: Mapping[str, str] | None) -> list[str]:
+    """The secrets in the headers a request went out with (the gateway's key or the user's
+    own), as the upstream could repeat them."""
+    found = []
+    for name, value in (sent or {}).items():
+        if name.lower() in CREDENTIAL_HEADERS:
+            found += [value, value.partition(" ")[2].strip()]  # "Bearer <key>": the key too
+    return found
+
+
+def upstream_message(text: str, sent: Mapping[str, str] | None) -> str:
+    """An upstream's words as a client may read them: no credential in them."""
+    return scrub(text, credentials(sent))
 
 
 def _retry_after_ms(headers: Mapping[str, str]) -> str | None:
@@ -77,11 +94,17 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 
 
 def status_error(
-    status: int, headers: Mapping[str, str], body: bytes, read: ErrorReader = openai_error_fields
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    read: ErrorReader = openai_error_fields,
+    *,
+    sent: Mapping[str, str] | None = None,
 ) -> GatewayError:
-    """What a client should see when the upstream answered `status`, with what the gateway's
+    """What a client should see when the upstream answered `status` to a request sent with
+    the headers `sent` (whose credentials never reach the client), with what the gateway's
     retries and fallbacks need to know (`fault`; none for the caller's own mistakes)."""
-    error = _status_error(status, headers, body, read)
+    error = _status_error(status, headers, body, read, sent)
     if status >= 500 or status in (401, 402, 403, 404, 408, 429):
         retry_after = error.headers.get("retry-after-ms")
         error.fault = Fault(
@@ -97,14 +120,18 @@ def _retry_after_s(headers: Mapping[str, str]) -> float | None:
 
 
 def _status_error(
-    status: int, headers: Mapping[str, str], body: bytes, read: ErrorReader
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    read: ErrorReader,
+    sent: Mapping[str, str] | None,
 ) -> GatewayError:
     try:
         parsed = json.loads(body)
         message, param, code = read(parsed)
     except (ValueError, AttributeError):
         parsed, (message, param, code) = None, (None, None, None)
-    message = redact(message or f"The upstream provider answered HTTP {status}.")
+    message = upstream_message(message or f"The upstream provider answered HTTP {status}.", sent)
     if status in (400, 422):
         return InvalidRequest(message, param=param, code=code)
     if status == 413:
@@ -192,7 +219,9 @@ async def post_json(
     except HttpError as exc:
         raise transport_error(exc) from exc
     if response.status_code >= 400:
-        raise status_error(response.status_code, response.headers, response.content, read_error)
+        raise status_error(
+            response.status_code, response.headers, response.content, read_error, sent=headers
+        )
     try:
         return orjson.loads(response.content)
     except ValueError as exc:
@@ -213,7 +242,9 @@ async def stream_events(
         async with client.stream("POST", url, content=content, headers=sent_headers) as response:
             if response.status_code >= 400:
                 content = await response.aread()
-                raise status_error(response.status_code, response.headers, content, read_error)
+                raise status_error(
+                    response.status_code, response.headers, content, read_error, sent=headers
+                )
             async for event in sse.events(response.aiter_bytes()):
                 yield event
     except HttpError as exc:

@@ -21,7 +21,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from storage import usage
 from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
-from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.fakes.openai_upstream import FakeOpenAIUpstream, openai_error
 from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH
 
@@ -155,3 +155,33 @@ def test_byok_requests_use_the_users_key_are_marked_and_draw_on_no_limit(
     assert [row["messages"] for row in rows] == [0, 0, 0, 1]
     database = (Path(environ["WMGW_DATA_DIR"]) / "gateway.db").read_bytes()
     assert own_key.encode() not in database
+
+
+def test_a_users_own_key_repeated_by_the_upstream_never_reaches_them(
+    environ: dict[str, str], fake_openai: FakeOpenAIUpstream
+) -> None:
+    wmgw(environ, "models", "sync-openrouter", "--file", str(SAMPLE))
+    settings = Settings.from_env(environ)
+    _, _, key = seed(settings.database_url, settings.server_secret, None)
+    own_key = "my-own-openrouter-key-777"  # shaped like no known key: only an exact match
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | environ
+    stored = subprocess.run(
+        [str(WMGW), "byok", "set", "dev@example.com"],
+        input=own_key + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert stored.returncode == 0, stored.stderr
+    fake_openai.api_key = own_key
+    fake_openai.fail(401, openai_error(f"No user found for key {own_key}.", code=401))
+    with serve_asgi(create_app(settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
+        with pytest.raises(openai.InternalServerError) as caught:
+            client.chat.completions.create(
+                model="deepseek/deepseek-chat-v3.1", messages=[{"role": "user", "content": "hi"}]
+            )
+    fake_openai.api_key = UPSTREAM_KEY
+    assert own_key not in caught.value.response.text
+    assert "No user found for key ***." in caught.value.message
