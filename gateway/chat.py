@@ -32,6 +32,7 @@ from providers import sse
 from providers.base import PARTIAL_USAGE, ChatProvider, Chunk
 from providers.chunks import (
     ToolCallRepair,
+    public_usage,
     repair_choice,
     repair_completion_choice,
     usage_from,
@@ -157,8 +158,9 @@ class Relabel:
         )
 
     def reported_usage(self, usage: Usage) -> dict[str, Any]:
-        """The upstream's own usage object when it sent one (with its details), else ours."""
-        return self.raw_usage or usage_payload(usage)
+        """The upstream's own usage object when it sent one (with its details, without its
+        prices), else ours."""
+        return public_usage(self.raw_usage) if self.raw_usage else usage_payload(usage)
 
     def usage_chunk(self, usage: Usage) -> Chunk:
         return {

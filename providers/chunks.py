@@ -12,6 +12,17 @@ from typing import Any
 from domain.metering import Usage
 
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
+# What of a streamed choice and of a usage object reaches clients: OpenAI's fields. Upstreams
+# add their own (OpenRouter's `native_finish_reason`, its prices `cost`, `cost_details` and
+# `is_byok`), and the upstream's pricing is not the client's to see.
+CHOICE_FIELDS = ("index", "delta", "logprobs", "finish_reason")
+USAGE_FIELDS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "prompt_tokens_details",
+    "completion_tokens_details",
+)
 
 
 def new_call_id() -> str:
@@ -28,6 +39,11 @@ def usage_from(usage: Mapping[str, Any] | None) -> Usage | None:
         completion_tokens=int(usage.get("completion_tokens") or 0),
         cached_tokens=int(details.get("cached_tokens") or 0),
     )
+
+
+def public_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """An upstream's usage object with OpenAI's fields only (token counts, no prices)."""
+    return {name: usage[name] for name in USAGE_FIELDS if name in usage}
 
 
 def finish_reason(value: Any) -> str | None:
@@ -76,7 +92,7 @@ class ToolCallRepair:
 
 
 def repair_choice(choice: Mapping[str, Any], tools: ToolCallRepair) -> dict[str, Any]:
-    fixed = dict(choice)
+    fixed = {name: choice[name] for name in CHOICE_FIELDS if name in choice}
     fixed.setdefault("index", 0)
     delta = dict(fixed.get("delta") or {})
     if delta.get("tool_calls"):

@@ -214,3 +214,49 @@ def test_429_retry_after_becomes_retry_after_ms(routed: Routed, openrouter: Fake
     assert raised.value.status_code == 429
     assert raised.value.response.headers["retry-after-ms"] == "2000"
     assert "Rate limit exceeded" in raised.value.message
+
+
+# OpenRouter's own accounting: its prices are not the client's to see.
+UPSTREAM_ONLY = {"cost", "cost_details", "is_byok", "native_finish_reason", "provider"}
+
+
+def keys_in(value: object) -> set[str]:
+    """Every object key anywhere in a JSON value."""
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in keys_in(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in keys_in(v)}
+    return set()
+
+
+def test_openrouters_own_fields_never_reach_a_stream(
+    routed: Routed, openrouter: FakeOpenRouter
+) -> None:
+    openrouter.reply(
+        "Hi you", cost=0.5, is_byok=True, native_finish_reason="end_turn", prompt_tokens=4
+    )
+    response, raw = raw_stream(routed, stream_options={"include_usage": True})
+    assert response.status_code == 200
+    frames = [f.removeprefix("data: ") for f in raw.decode().split("\n\n") if f]
+    chunks = [json.loads(f) for f in frames if f != "[DONE]"]
+    assert not keys_in(chunks) & UPSTREAM_ONLY
+    assert chunks[-1]["usage"]["prompt_tokens"] == 4
+    assert chunks[-1]["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
+    assert b"0.5" not in raw and b"end_turn" not in raw
+
+
+def test_openrouters_own_fields_never_reach_a_completion(
+    routed: Routed, openrouter: FakeOpenRouter
+) -> None:
+    openrouter.reply("Hi you", cost=0.5, is_byok=True, native_finish_reason="end_turn")
+    response = httpx.post(
+        f"{routed.url}/chat/completions",
+        json={"model": MODEL, "messages": USER},
+        headers={"Authorization": f"Bearer {routed.key}"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    completion = response.json()
+    assert not keys_in(completion) & UPSTREAM_ONLY
+    assert completion["choices"][0]["message"]["content"] == "Hi you"
+    assert completion["usage"]["total_tokens"] > 0
