@@ -23,6 +23,7 @@ def refusal(caller: Caller, want: Want, counter: Counter, now: datetime) -> Quot
             headers={
                 "x-should-retry": "true",
                 "retry-after": str(RETRY_IN_FLIGHT_SECONDS),
+                "retry-after-ms": str(RETRY_IN_FLIGHT_SECONDS * 1000),
             },
         )
     return QuotaExceeded(

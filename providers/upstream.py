@@ -4,6 +4,7 @@ foreign failures (the HTTP client's errors, upstream statuses) onto our error tr
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -67,16 +68,19 @@ def upstream_message(text: str, sent: Mapping[str, str] | None) -> str:
     return scrub(text, credentials(sent))
 
 
-def _retry_after_ms(headers: Mapping[str, str]) -> str | None:
-    if "retry-after-ms" in headers:
-        return headers["retry-after-ms"]
-    try:
-        return str(int(float(headers["retry-after"]) * 1000))
-    except (KeyError, ValueError):
+def _seconds(value: str | None) -> float | None:
+    """A non-negative number of seconds (an HTTP date, the other form of `retry-after`, is
+    not used: clocks differ)."""
+    if value is None:
         return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
-def _retry_delay_ms(body: Any) -> str | None:
+def _retry_delay_ms(body: Any) -> float | None:
     """Google's `RetryInfo.retryDelay` ("37s") in an error's `details`."""
     error = body.get("error") if isinstance(body, dict) else None
     details = error.get("details") if isinstance(error, dict) else None
@@ -84,10 +88,24 @@ def _retry_delay_ms(body: Any) -> str | None:
         delay = detail.get("retryDelay") if isinstance(detail, dict) else None
         if isinstance(delay, str) and delay.endswith("s"):
             try:
-                return str(int(float(delay[:-1]) * 1000))
+                return float(delay[:-1]) * 1000
             except ValueError:
                 return None
     return None
+
+
+def retry_headers(headers: Mapping[str, str], body: Any) -> dict[str, str]:
+    """The upstream's wait as `retry-after` (whole seconds, rounded up: what every client
+    reads) and `retry-after-ms` (what the OpenAI SDKs prefer), from either header or Google's
+    `RetryInfo`; none when the upstream gave no wait."""
+    seconds = _seconds(headers.get("retry-after"))
+    millis = _seconds(headers.get("retry-after-ms"))
+    if millis is None:
+        millis = seconds * 1000 if seconds is not None else _retry_delay_ms(body)
+    if millis is None:
+        return {}
+    whole = math.ceil(seconds if seconds is not None else millis / 1000)
+    return {"retry-after": str(whole), "retry-after-ms": str(int(millis))}
 
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
@@ -115,8 +133,8 @@ def status_error(
 
 
 def _retry_after_s(headers: Mapping[str, str]) -> float | None:
-    ms = _retry_after_ms(headers)
-    return int(ms) / 1000 if ms else None
+    wait = retry_headers(headers, None)
+    return int(wait["retry-after-ms"]) / 1000 if wait else None
 
 
 def _status_error(
@@ -137,8 +155,7 @@ def _status_error(
     if status == 413:
         return PayloadTooLarge(message)
     if status == 429 and code != "insufficient_quota":
-        retry = _retry_after_ms(headers) or _retry_delay_ms(parsed)
-        return RateLimited(message, headers={"retry-after-ms": retry} if retry else {})
+        return RateLimited(message, headers=retry_headers(headers, parsed))
     if status in (408, 504):
         return UpstreamTimeout(f"The upstream provider timed out: {message}")
     if status in (401, 403, 404):
@@ -151,7 +168,12 @@ def _status_error(
             code="upstream_insufficient_credit",
             headers={"x-should-retry": "false"},
         )
-    if status in (429, 503, 529):
+    if status in (503, 529):
+        return UpstreamUnavailable(
+            f"The upstream provider is overloaded or unavailable: {message}",
+            headers=retry_headers(headers, parsed),
+        )
+    if status == 429:  # the upstream account's quota: waiting will not help
         return UpstreamUnavailable(f"The upstream provider is overloaded or unavailable: {message}")
     return UpstreamError(f"The upstream provider failed: {message}")
 

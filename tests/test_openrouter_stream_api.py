@@ -207,11 +207,14 @@ def test_402_before_streaming_is_a_503_that_should_not_be_retried(
     assert raised.value.code == "upstream_insufficient_credit"
 
 
-def test_429_retry_after_becomes_retry_after_ms(routed: Routed, openrouter: FakeOpenRouter) -> None:
+def test_429_passes_on_retry_after_and_retry_after_ms(
+    routed: Routed, openrouter: FakeOpenRouter
+) -> None:
     openrouter.fail(429, retry_after=2)
     with pytest.raises(openai.RateLimitError) as raised:
         routed.client().chat.completions.create(model=MODEL, messages=USER, stream=True)
     assert raised.value.status_code == 429
+    assert raised.value.response.headers["retry-after"] == "2"
     assert raised.value.response.headers["retry-after-ms"] == "2000"
     assert "Rate limit exceeded" in raised.value.message
 

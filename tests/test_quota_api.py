@@ -152,6 +152,8 @@ def test_four_concurrent_large_requests_on_a_five_message_plan_count_at_most_fiv
     assert sent["max_completion_tokens"] == lowered < 5 * 16_000
     # While the first held the limit, the others were told to retry.
     assert refused[0].response.headers["x-should-retry"] == "true"  # type: ignore[union-attr]
+    waits = refused[0].response.headers  # type: ignore[union-attr]
+    assert (waits["retry-after"], waits["retry-after-ms"]) == ("1", "1000")
     used, reserved = day_totals(gateway)
     assert used <= 5 and reserved == 0
     assert sum(row["messages"] for row in gateway.ledger()) == used

@@ -94,17 +94,19 @@ def test_payload_too_large_keeps_the_upstream_message():
 
 
 @pytest.mark.parametrize(
-    ("headers", "retry_after_ms"),
+    ("headers", "retry_after", "retry_after_ms"),
     [
-        pytest.param({"retry-after": "2"}, "2000", id="seconds"),
-        pytest.param({"Retry-After": "1.5"}, "1500", id="fractional seconds, any case"),
-        pytest.param({"retry-after-ms": "250"}, "250", id="milliseconds passed through"),
+        pytest.param({"retry-after": "2"}, "2", "2000", id="seconds"),
+        pytest.param({"Retry-After": "1.5"}, "2", "1500", id="fractional seconds, any case"),
+        pytest.param({"retry-after-ms": "250"}, "1", "250", id="milliseconds, seconds rounded up"),
         pytest.param(
-            {"retry-after-ms": "250", "retry-after": "9"}, "250", id="milliseconds win over seconds"
+            {"retry-after-ms": "250", "retry-after": "9"}, "9", "250", id="each passed on as sent"
         ),
     ],
 )
-def test_rate_limit_is_429_with_retry_after_ms(headers, retry_after_ms):
+def test_rate_limit_is_429_with_retry_after_and_retry_after_ms(
+    headers, retry_after, retry_after_ms
+):
     error = status_error(
         429,
         httpx.Headers(headers),
@@ -114,7 +116,14 @@ def test_rate_limit_is_429_with_retry_after_ms(headers, retry_after_ms):
     assert error.status == 429
     assert error.code == "rate_limit_exceeded"
     assert error.message == "Rate limit reached."
-    assert error.headers == {"retry-after-ms": retry_after_ms}
+    assert error.headers == {"retry-after": retry_after, "retry-after-ms": retry_after_ms}
+
+
+def test_an_unavailable_upstream_passes_on_its_retry_after():
+    error = status_error(503, httpx.Headers({"retry-after": "30"}), openai_body("Overloaded."))
+    assert error.status == 503
+    assert error.headers == {"retry-after": "30", "retry-after-ms": "30000"}
+    assert status_error(503, NO_HEADERS, openai_body("Overloaded.")).headers == {}
 
 
 @pytest.mark.parametrize(
@@ -252,7 +261,7 @@ def test_google_retry_delay_in_the_body_becomes_retry_after_ms() -> None:
     }
     error = status_error(429, {}, json.dumps(body).encode())
     assert error.status == 429
-    assert error.headers["retry-after-ms"] == "37000"
+    assert error.headers == {"retry-after": "37", "retry-after-ms": "37000"}
 
 
 def test_an_upstream_account_out_of_credit_is_503_that_clients_do_not_retry() -> None:
