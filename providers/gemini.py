@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.catalog import ModelEntry
-from domain.errors import GatewayError, InvalidRequest, UpstreamError
+from domain.errors import InvalidRequest, UpstreamError
 from domain.images import ImageRequest
 from providers import gemini_embeddings, gemini_transcriptions, imagen, rows, upstream
 from providers.base import Chunk, ImageResult
 from providers.chunks import new_call_id
+from providers.gemini_errors import error_of, read_error
+from providers.gemini_errors import ours as _ours
 from providers.http_client import HttpClient
 from providers.rows import Row
 from providers.transcripts import TranscriptionRequest, TranscriptionResult
@@ -401,14 +403,6 @@ def _blocked(response: Mapping[str, Any]) -> bool:
     )
 
 
-def error_of(payload: Any) -> UpstreamError | None:
-    """A Gemini error envelope inside a 200 stream."""
-    if not isinstance(payload, Mapping) or not payload.get("error"):
-        return None
-    message, _, _ = read_error(payload)
-    return UpstreamError(f"The upstream provider failed mid-stream: {message}")
-
-
 def to_completion(response: Mapping[str, Any]) -> JSON:
     """A `chat.completion` for a non-streamed `GenerateContentResponse`."""
     choices: list[JSON] = []
@@ -518,45 +512,6 @@ def final_chunks(state: StreamState) -> list[Chunk]:
 
 
 # --------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------
-
-# Google reports these as 400 but they are the gateway's configuration, not the caller's.
-_OUR_FAULT = frozenset({"API_KEY_INVALID", "FAILED_PRECONDITION", "API_KEY_SERVICE_BLOCKED"})
-
-
-def read_error(body: Any) -> tuple[str | None, str | None, str | None]:
-    """(message, param, code) from Google's `{"error": {code, message, status, details}}`;
-    the code is the `ErrorInfo.reason` when there is one, else the lower-cased `status`."""
-    error = body.get("error") if isinstance(body, Mapping) else None
-    if isinstance(body, list) and body:  # a non-SSE stream wraps everything in an array
-        return read_error(body[0])
-    if not isinstance(error, Mapping):
-        return None, None, None
-    reason = next(
-        (
-            d.get("reason")
-            for d in error.get("details") or []
-            if isinstance(d, Mapping) and str(d.get("@type", "")).endswith("ErrorInfo")
-        ),
-        None,
-    )
-    status = error.get("status")
-    code = reason or (str(status).lower() if status else None)
-    message = error.get("message")
-    return (str(message) if message is not None else None), None, code
-
-
-def _ours(exc: GatewayError) -> GatewayError:
-    """A 400 that is about the gateway's key or account becomes a 502."""
-    if isinstance(exc, InvalidRequest) and (
-        str(exc.code or "").upper() in _OUR_FAULT or "API key not valid" in exc.message
-    ):
-        return UpstreamError(f"The upstream provider refused the gateway's request: {exc.message}")
-    return exc
-
-
-# --------------------------------------------------------------------------------------------
 # The provider
 # --------------------------------------------------------------------------------------------
 
@@ -582,13 +537,14 @@ class Gemini:
     async def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
         request = to_upstream(body, model)
         url = self._url(model.upstream_id, "streamGenerateContent")
+        headers = self._headers("text/event-stream")
         state = StreamState()
         try:
             async for event in upstream.stream_events(
-                self.client, url, request, self._headers("text/event-stream"), read_error
+                self.client, url, request, headers, read_error
             ):
                 payload = upstream.event_object(event)
-                failure = error_of(payload)
+                failure = error_of(payload, headers)
                 if failure is not None:
                     raise failure
                 for chunk in to_chunks(payload, state):

@@ -2,6 +2,10 @@
 
 Framing per the WHATWG EventSource spec: lines end in LF, CR or CRLF; `data:` lines of one event
 are joined by LF; a blank line dispatches; lines starting with `:` are comments (keep-alives).
+
+One departure: a bare JSON value outside the framing (lines from one starting with `{` or `[`
+to a blank line, a field or the end) is dispatched as one event's data instead of being
+ignored. Gemini ends a failing 200 stream so, with a pretty-printed `{"error": ...}`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from domain.errors import UpstreamError
 
 DONE = b"data: [DONE]\n\n"
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_FIELDS = ("data", "event", "id", "retry")
 # Far above any real event (a streamed image is a few MB of base64), low enough to bound memory.
 MAX_EVENT_CHARS = 64 * 1024 * 1024
 
@@ -45,6 +50,7 @@ class SSEDecoder:
         self._data: list[str] = []
         self._event: str | None = None
         self._id: str | None = None
+        self._bare: list[str] = []  # lines of a bare JSON value, while one is being read
 
     def feed(self, chunk: bytes | str) -> Iterator[Event]:
         # Incremental decoding keeps a character split between two chunks intact, and a
@@ -75,6 +81,8 @@ class SSEDecoder:
             event = self._counted(line) if line else None
             if event is not None:
                 yield event
+        if self._bare:
+            yield self._dispatch_bare()
         if self._data:
             yield self._dispatch()
 
@@ -90,6 +98,18 @@ class SSEDecoder:
             )
 
     def _line(self, line: str) -> Event | None:
+        if self._bare:
+            if line and not line.startswith(":") and line.partition(":")[0] not in _FIELDS:
+                self._bare.append(line)
+                return None
+            # What ends a bare value (a blank line, a comment, a field) dispatches nothing
+            # itself: no `data:` line came since the value began.
+            bare = self._dispatch_bare()
+            self._line(line)
+            return bare
+        if line.startswith(("{", "[")) and not self._data:
+            self._bare.append(line)
+            return None
         if not line:
             if self._data:
                 return self._dispatch()
@@ -106,6 +126,11 @@ class SSEDecoder:
         elif field == "id":
             self._id = value
         return None
+
+    def _dispatch_bare(self) -> Event:
+        event = Event(data="\n".join(self._bare))
+        self._bare = []
+        return event
 
     def _dispatch(self) -> Event:
         event = Event(data="\n".join(self._data), event=self._event, id=self._id)

@@ -120,6 +120,38 @@ def test_flush_of_an_empty_decoder_yields_nothing():
     assert decode(b"\n\n: ping\n\n") == []
 
 
+GEMINI_TAIL = b"""{
+  "error": {
+    "code": 503,
+    "message": "The model is overloaded. Please try again later.",
+    "status": "UNAVAILABLE"
+  }
+}
+"""
+
+
+def test_bare_json_after_the_events_is_one_more_event():
+    """How Gemini ends a failing 200 stream: pretty-printed JSON with no `data:` framing."""
+    events = decode(b'data: {"a": 1}\r\n\r\n' + GEMINI_TAIL)
+    assert events[0] == Event(data='{"a": 1}')
+    assert json.loads(events[1].data)["error"]["code"] == 503
+    assert len(events) == 2
+
+
+def test_bare_json_fed_one_byte_at_a_time_decodes_the_same():
+    raw = b'data: {"a": 1}\n\n' + GEMINI_TAIL.rstrip(b"\n")
+    assert decode(*[raw[i : i + 1] for i in range(len(raw))]) == decode(raw)
+
+
+def test_bare_json_ends_at_a_blank_line_or_a_field():
+    assert decode(b'{"x": 1}\n\ndata: 2\n\n') == [Event(data='{"x": 1}'), Event(data="2")]
+    assert decode(b'{"x":\n 1}\ndata: 2\n\n') == [Event(data='{"x":\n 1}'), Event(data="2")]
+
+
+def test_other_lines_outside_the_framing_are_still_ignored():
+    assert decode(b"retry: 100\nunknown field\ndata: 1\n\n") == [Event(data="1")]
+
+
 def test_done_marker_is_an_ordinary_event():
     assert decode(sse.DONE) == [Event(data="[DONE]")]
 

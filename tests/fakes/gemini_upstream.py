@@ -108,6 +108,9 @@ class Reply:
     chunks: Sequence[str] | None = None
     candidates: int = 1
     stream_error: JSON | None = None  # sent as one more event after the text, then EOF
+    # The error as Gemini really ends a failing stream: pretty-printed JSON, no `data:` framing.
+    bare_error: bool = False
+    error_after_events: int | None = None  # the error after this many events (default: all)
 
 
 @dataclass(frozen=True)
@@ -376,9 +379,12 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
                 ],
             }
         )
-        for event in plan.events():
+        for event in plan.events()[: scripted.error_after_events]:
             await _event(send, event)
-        if scripted.stream_error is not None:
+        if scripted.stream_error is not None and scripted.bare_error:
+            body = json.dumps(scripted.stream_error, indent=2).encode() + b"\n"
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        elif scripted.stream_error is not None:
             await _event(send, scripted.stream_error)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
