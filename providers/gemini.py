@@ -25,6 +25,7 @@ from domain.catalog import ModelEntry
 from domain.errors import InvalidRequest, UpstreamError
 from domain.images import ImageRequest
 from providers import gemini_embeddings, gemini_transcriptions, imagen, rows, upstream
+from providers import gemini_signatures as signatures
 from providers.base import Chunk, ImageResult
 from providers.chunks import new_call_id
 from providers.gemini_errors import error_of, read_error
@@ -164,7 +165,7 @@ def _tool_result(content: Any) -> JSON:
     return value if isinstance(value, dict) else {"result": value}
 
 
-def _contents(messages: Sequence[Any]) -> tuple[list[JSON], list[JSON]]:
+def _contents(messages: Sequence[Any], signed: bool = False) -> tuple[list[JSON], list[JSON]]:
     """(`systemInstruction` parts, `contents`), adjacent turns of one role merged."""
     system: list[JSON] = []
     contents: list[JSON] = []
@@ -192,15 +193,17 @@ def _contents(messages: Sequence[Any]) -> tuple[list[JSON], list[JSON]]:
             text = _text_of(message.get("content"))
             if text:
                 parts.append({"text": text})
-            for k, call in enumerate(message.get("tool_calls") or []):
+            calls = message.get("tool_calls") or []
+            call_parts: list[JSON] = []
+            for k, call in enumerate(calls):
                 function = call.get("function") or {}
                 name = str(function.get("name") or "")
                 call_names[str(call.get("id"))] = name
                 args = _arguments(
                     function.get("arguments"), f"{param}.tool_calls[{k}].function.arguments"
                 )
-                parts.append({"functionCall": {"name": name, "args": args}})
-            add("model", parts)
+                call_parts.append({"functionCall": {"name": name, "args": args}})
+            add("model", parts + signatures.signed(call_parts, calls, signed))
         elif role in ("tool", "function"):
             if role == "tool":
                 call_id = str(message.get("tool_call_id"))
@@ -300,7 +303,8 @@ def to_upstream(body: Mapping[str, Any], model: ModelEntry | None = None) -> JSO
         raise _refuse("Use `tools` instead of the legacy `functions`.", "functions")
     if "audio" in (body.get("modalities") or []):
         raise _refuse("Gemini chat models do not produce audio here.", "modalities")
-    system, contents = _contents(body.get("messages") or [])
+    signed = model is not None and signatures.requires_signatures(model.upstream_id)
+    system, contents = _contents(body.get("messages") or [], signed)
     request: JSON = {"contents": contents}
     if system:
         request["systemInstruction"] = {"parts": system}
@@ -366,7 +370,10 @@ def usage(metadata: Mapping[str, Any] | None) -> JSON | None:
     }
 
 
-def _tool_call(call: Mapping[str, Any], index: int | None = None) -> JSON:
+def _tool_call(part: Mapping[str, Any], index: int | None = None) -> JSON:
+    """An OpenAI tool call for a `functionCall` part, carrying its thought signature where
+    Google's OpenAI-compatible API does, so that it comes back with the conversation."""
+    call = part["functionCall"]
     tool_call: JSON = {
         "id": str(call.get("id") or new_call_id()),
         "type": "function",
@@ -375,6 +382,9 @@ def _tool_call(call: Mapping[str, Any], index: int | None = None) -> JSON:
             "arguments": json.dumps(call.get("args") or {}, ensure_ascii=False),
         },
     }
+    extra = signatures.carried(part)
+    if extra is not None:
+        tool_call["extra_content"] = extra
     if index is not None:
         tool_call = {"index": index, **tool_call}
     return tool_call
@@ -384,14 +394,14 @@ def _tool_call(call: Mapping[str, Any], index: int | None = None) -> JSON:
 class _Parts:
     text: list[str] = field(default_factory=list)
     thoughts: list[str] = field(default_factory=list)
-    calls: list[Mapping[str, Any]] = field(default_factory=list)
+    calls: list[Mapping[str, Any]] = field(default_factory=list)  # the `functionCall` parts
 
 
 def _split(candidate: Mapping[str, Any]) -> _Parts:
     parts = _Parts()
     for part in (candidate.get("content") or {}).get("parts") or []:
         if part.get("functionCall"):
-            parts.calls.append(part["functionCall"])
+            parts.calls.append(part)
         elif isinstance(part.get("text"), str):
             (parts.thoughts if part.get("thought") else parts.text).append(part["text"])
     return parts

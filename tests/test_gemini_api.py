@@ -190,9 +190,16 @@ def test_tool_call_round_trip_not_streamed(gateway: Gateway, fake: FakeGeminiUps
     second = client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER])
     assert second.choices[0].message.content == "It is 18 degrees in Rome."
     contents = fake.requests[-1].body["contents"]
+    signature = (call.model_extra or {})["extra_content"]["google"]["thought_signature"]
+    assert signature in fake.signatures  # Gemini's thought signature went back with the call
     assert contents[1] == {
         "role": "model",
-        "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Rome"}}}],
+        "parts": [
+            {
+                "functionCall": {"name": "get_weather", "args": {"city": "Rome"}},
+                "thoughtSignature": signature,
+            }
+        ],
     }
     assert contents[2] == {
         "role": "user",

@@ -16,6 +16,12 @@ Tests script it through a FIFO queue, consumed one per generate call::
 
 With an empty queue it echoes the last user text. Shared state is guarded by a lock: the app
 runs in uvicorn's thread while pytest drives it from another.
+
+Thought signatures as Google sends them: one `thoughtSignature` per response, on its first
+`functionCall` part. For `gemini-3` models the fake enforces them as Gemini 3 does: in the
+current turn (after the last user message that is not only function responses), each model
+step's first `functionCall` part must carry a signature the fake issued, or the placeholder
+Google documents for histories without one; else 400 `INVALID_ARGUMENT`.
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ _STATUS = {
     504: "DEADLINE_EXCEEDED",
 }
 _PATH = re.compile(r"^/(v1beta|v1)/models/([^/:]+):(generateContent|streamGenerateContent)$")
+SIGNATURE_PLACEHOLDERS = frozenset(
+    {"skip_thought_signature_validator", "context_engineering_is_the_way_to_go"}
+)
 
 
 def google_error(code: int, message: str, status: str | None = None, details: Any = None) -> JSON:
@@ -164,6 +173,7 @@ class _Plan:
     model: str
     response_id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     audio_tokens: int = 0
+    signature: str = field(default_factory=lambda: "CikBcsjafFK1" + secrets.token_hex(8))
 
     def usage(self, candidates: int | None = None) -> JSON:
         used = self.candidates if candidates is None else candidates
@@ -210,13 +220,11 @@ class _Plan:
         if text:
             parts.append({"text": text})
         if calls:
-            for name, args in self.reply.function_calls:
-                parts.append(
-                    {
-                        "functionCall": {"name": name, "args": dict(args)},
-                        "thoughtSignature": "CikBcsjafFK1" + secrets.token_hex(8),
-                    }
-                )
+            for n, (name, args) in enumerate(self.reply.function_calls):
+                part: JSON = {"functionCall": {"name": name, "args": dict(args)}}
+                if n == 0:  # one signature per response, on its first call
+                    part["thoughtSignature"] = self.signature
+                parts.append(part)
         return parts
 
     def _candidate(self, index: int, parts: list[JSON], finish: bool) -> JSON:
@@ -269,6 +277,7 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
         super().__init__()
         self.api_key = api_key
         self.files = FilesApi()
+        self.signatures: set[str] = set()  # every thought signature issued
 
     # ---- scripting ------------------------------------------------------------------------
 
@@ -283,6 +292,7 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
     def reset(self) -> None:
         super().reset()
         self.files.reset()
+        self.signatures.clear()
 
     # ---- ASGI -----------------------------------------------------------------------------
 
@@ -348,7 +358,9 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
         if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
             await _json(send, 400, google_error(400, "* GenerateContentRequest.contents: required"))
             return
-        refused = gemini_audio.refusal(body, len(raw), self.files)
+        refused = gemini_audio.refusal(body, len(raw), self.files) or self._unsigned(
+            match.group(2), body
+        )
         if refused is not None:
             await _json(send, refused[0], google_error(*refused))
             return
@@ -360,6 +372,9 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
             )
             return
         plan = self._plan(body, scripted, model, self.files)
+        if scripted.function_calls:
+            with self._lock:
+                self.signatures.add(plan.signature)
         if not stream:
             await _json(send, 200, plan.response())
             return
@@ -405,6 +420,30 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
         except gemini_embeddings.Invalid as exc:
             await _json(send, 400, google_error(400, str(exc)))
 
+    def _unsigned(self, model: str, body: JSON) -> tuple[int, str] | None:
+        """Gemini 3's 400 for a current-turn step whose calls lost their signature."""
+        if not model.startswith("gemini-3"):
+            return None
+        with self._lock:
+            accepted = self.signatures | SIGNATURE_PLACEHOLDERS
+        contents = body["contents"]
+        starts = [i for i, c in enumerate(contents) if _opens_turn(c)]
+        for position in range(starts[-1] + 1 if starts else 0, len(contents)):
+            calls = [p for p in contents[position].get("parts") or [] if "functionCall" in p]
+            if contents[position].get("role") != "model" or not calls:
+                continue
+            signature = calls[0].get("thoughtSignature")
+            if signature is None:
+                return 400, (
+                    "Function call is missing a thought_signature in functionCall parts. This "
+                    "is required for tools to work correctly. Additional data, function call "
+                    f"`{calls[0]['functionCall'].get('name')}`, position {position}. Please "
+                    "refer to https://ai.google.dev/gemini-api/docs/thought-signatures."
+                )
+            if signature not in accepted:
+                return 400, "Corrupted thought signature."
+        return None
+
     @staticmethod
     def _plan(body: JSON, reply: Reply, model: str, files: FilesApi) -> _Plan:
         text = reply.text
@@ -420,6 +459,12 @@ class FakeGeminiUpstream(ScriptedFake["Reply | Failure", "RecordedRequest"]):
                 1 + len(json.dumps(dict(a)).split()) for _, a in reply.function_calls
             )
         return _Plan(reply, text, prompt, candidates, model, audio_tokens=min(audio, prompt))
+
+
+def _opens_turn(content: Mapping[str, Any]) -> bool:
+    """A user message with something besides function responses starts a new turn."""
+    parts = content.get("parts") or []
+    return content.get("role", "user") == "user" and any("functionResponse" not in p for p in parts)
 
 
 async def _event(send: Send, payload: Any) -> None:
