@@ -36,6 +36,7 @@ from starlette.types import Message, Receive, Scope
 
 from domain.errors import InvalidRequest
 from gateway import json_body
+from gateway.integer_fields import as_integers, integer_fields
 
 # The JSON body as validated, kept in the ASGI scope so the handler's argument is not parsed
 # a second time (gateway/connexion_speed.py hands it over).
@@ -63,6 +64,7 @@ class SchemaCheck:
     schema: dict[str, Any]
     fast: jsonschema_rs.Validator
     explain: Draft202012Validator
+    integers: frozenset[str]  # the top-level properties holding integers
 
     def first_error(self, body: Any) -> ValidationError | None:
         if self.fast.is_valid(body):
@@ -91,6 +93,7 @@ def check_for(schema: dict[str, Any]) -> SchemaCheck:
             schema=schema,
             fast=jsonschema_rs.Draft202012Validator(own, validate_formats=True),
             explain=Draft202012Validator(own, format_checker=Draft202012Validator.FORMAT_CHECKER),
+            integers=integer_fields(own),
         )
     return cached
 
@@ -160,10 +163,12 @@ class JSON2020RequestBodyValidator(JSONRequestBodyValidator):
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if body is None and not self._nullable:
             raise InvalidRequest("The request body must be a JSON object.", code="invalid_json")
-        error = check_for(self._schema).first_error(body)
+        check = check_for(self._schema)
+        error = check.first_error(body)
         if error is not None:
             param = param_of(error)
             raise InvalidRequest(message_of(error, param), param=param, code="invalid_value")
+        as_integers(body, check.integers)
         return body
 
 

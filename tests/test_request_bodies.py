@@ -11,8 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
+from connexion.json_schema import resolve_refs
 
 from gateway import body_limits
+from gateway.integer_fields import integer_fields
 from gateway.json_body import MAX_DEPTH
 from gateway.settings import Settings
 from tests.audio_samples import tone
@@ -213,6 +216,10 @@ def test_an_operation_refuses_bodies_over_its_own_limit(gateway: Gateway, chunke
 OUT_OF_RANGE = [
     ("/chat/completions", {"max_tokens": -1}, "max_tokens"),
     ("/chat/completions", {"max_tokens": 0}, "max_tokens"),
+    ("/chat/completions", {"max_tokens": 2**31}, "max_tokens"),
+    ("/chat/completions", {"max_tokens": 10**30}, "max_tokens"),  # past 64 bits: was a 500
+    ("/chat/completions", {"max_tokens": 2.5}, "max_tokens"),
+    ("/chat/completions", {"seed": 2**63}, "seed"),
     ("/chat/completions", {"max_completion_tokens": 0}, "max_completion_tokens"),
     ("/chat/completions", {"n": 0}, "n"),
     ("/chat/completions", {"n": 129}, "n"),
@@ -223,6 +230,7 @@ OUT_OF_RANGE = [
     ("/chat/completions", {"logprobs": True, "top_logprobs": 21}, "top_logprobs"),
     ("/chat/completions", {"logit_bias": {"50256": 101}}, "logit_bias.50256"),
     ("/completions", {"max_tokens": -1}, "max_tokens"),
+    ("/completions", {"max_tokens": 10**30}, "max_tokens"),
     ("/completions", {"n": 0}, "n"),
     ("/completions", {"best_of": 0}, "best_of"),
     ("/completions", {"best_of": 21}, "best_of"),
@@ -280,3 +288,62 @@ def test_the_bounds_themselves_are_accepted(gateway: Gateway) -> None:
     assert chat.status_code == 200, chat.text
     assert legacy.status_code == 200, legacy.text
     assert legacy.json()["choices"][0]["text"] == "Hello!"
+
+
+def test_integers_written_as_decimals_are_those_integers(gateway: Gateway) -> None:
+    """JSON Schema, and so the spec, counts `2.0` and `1e3` as integers: validation let them
+    through, and the code that counts or indexes with them failed (a 500)."""
+    chat = {"model": ECHO, "messages": [{"role": "user", "content": "one two three"}]}
+    with gateway.http() as http:
+        cut = http.post(
+            "/chat/completions", json={**chat, "max_tokens": 2.0, "n": 2.0, "seed": 1e3}
+        )
+        streamed = http.post(
+            "/chat/completions",
+            content=json.dumps({**chat, "stream": True})[:-1].encode() + b', "max_tokens": 2e0}',
+            headers=JSON_HEADERS,
+        )
+        tokens = http.post("/completions", json={"model": ECHO, "prompt": [[1.0, 2.0]]})
+        biased = http.post("/chat/completions", json={**chat, "logit_bias": {"50256": 5.0}})
+    assert cut.status_code == 200, cut.text
+    assert [c["message"]["content"] for c in cut.json()["choices"]] == ["one two"] * 2
+    assert streamed.status_code == 200 and "data: [DONE]" in streamed.text
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["choices"][0]["text"] == "1 2"
+    assert biased.status_code == 200, biased.text
+
+
+def integer_paths(schema: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Where a request schema holds integers: property names, `[]` for items, `{}` for map
+    values (a resolved schema; alternatives are followed, not counted)."""
+    if not isinstance(schema, dict):
+        return
+    kinds = schema.get("type")
+    if kinds == "integer" or (isinstance(kinds, list) and "integer" in kinds):
+        yield path
+    for name, part in (schema.get("properties") or {}).items():
+        yield from integer_paths(part, (*path, name))
+    yield from integer_paths(schema.get("items"), (*path, "[]"))
+    yield from integer_paths(schema.get("additionalProperties"), (*path, "{}"))
+    for keyword in ("anyOf", "oneOf", "allOf"):
+        for part in schema.get(keyword) or []:
+            yield from integer_paths(part, path)
+
+
+def test_integers_are_only_where_decimals_are_looked_for() -> None:
+    """gateway/integer_fields.py looks at top-level fields, their arrays (two deep) and their
+    maps: an integer anywhere else in a request would let `2.0` through again."""
+    spec = yaml.safe_load(Settings.from_env({}).spec_path.read_text())
+    schemas = resolve_refs(spec)["components"]["schemas"]
+    for name in (
+        "CreateChatCompletionRequest",
+        "CreateCompletionRequest",
+        "CreateResponseRequest",
+        "CreateEmbeddingRequest",
+        "CreateImageRequest",
+    ):
+        paths = set(integer_paths(schemas[name]))
+        assert paths, name
+        for path in paths:
+            assert len(path) <= 3 and all(part in ("[]", "{}") for part in path[1:]), (name, path)
+        assert {path[0] for path in paths} == integer_fields(schemas[name])
