@@ -35,7 +35,7 @@ from domain import charges
 from domain.charges import Ending
 from domain.errors import GatewayError, InternalError, UpstreamUnavailable
 from domain.metering import Usage
-from gateway.middleware import unexpected
+from gateway.failures import unexpected, upstream_failed
 from gateway.receipts import admission_headers, receipt_headers
 from gateway.tickets import Receipt, Ticket
 
@@ -212,7 +212,7 @@ class MeteredAnswer(Response):
                 try:
                     answer = await run.complete()
                 except GatewayError as exc:
-                    error = exc
+                    error = upstream_failed(ticket.request_id, exc)
                 except Exception as exc:
                     error, bug = _internal(ticket, exc), True
         except TimeoutError:
@@ -325,7 +325,7 @@ class _Stream:
                         async for frame in run.frames():
                             await self._push(frame)
                     except GatewayError as exc:
-                        error = exc
+                        error = upstream_failed(ticket.request_id, exc)
                     except Exception as exc:
                         error, bug = _internal(ticket, exc), True
             except TimeoutError:

@@ -24,7 +24,8 @@ from domain.errors import (
     UnsupportedMediaType,
 )
 from gateway.auth import INVALID_KEY
-from gateway.middleware import REQUEST_ID, unexpected
+from gateway.failures import unexpected, upstream_failed
+from gateway.middleware import REQUEST_ID
 
 _BY_STATUS: dict[int, type[GatewayError]] = {
     400: InvalidRequest,
@@ -69,9 +70,9 @@ def translate(status: int, detail: str | None) -> GatewayError:
     return error_class(detail or "The request could not be processed.")
 
 
-async def on_gateway_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+async def on_gateway_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, GatewayError)
-    return render(exc)
+    return render(upstream_failed(_request_id(request), exc))
 
 
 def _request_id(request: ConnexionRequest) -> str:

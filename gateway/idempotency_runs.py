@@ -42,7 +42,8 @@ from domain.idempotency import (
     verdict,
 )
 from gateway.answers import KEEPS_ANSWER
-from gateway.middleware import send_error, unexpected
+from gateway.failures import unexpected
+from gateway.middleware import send_error
 from gateway.recording import ClientWatch, Header, Recording, replaying, send_answer
 from gateway.settings import IdempotencySettings
 from storage import idempotency as store

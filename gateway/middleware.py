@@ -4,36 +4,21 @@ failure nothing else answered, and a cap on request bodies."""
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.errors import GatewayError, InternalError, PayloadTooLarge
+from domain.errors import GatewayError, PayloadTooLarge
+from gateway.failures import unexpected
 from gateway.rate_limit_headers import RATE_REPORT, RateReport
 
 REQUEST_ID = "wmgw.request_id"
 HEADERS = "wmgw.headers"  # the request's headers by (lower-case) name, built once by BodyLimit
-log = logging.getLogger("wmgw.errors")
 
 
 def new_request_id() -> str:
     return f"req_{secrets.token_hex(16)}"
-
-
-def unexpected(request_id: str, exc: BaseException, hint: str = "") -> InternalError:
-    """A failure inside the gateway, logged with its request id (also as the record's
-    `request_id`), and the 500 that names it, so that a user's report finds the record;
-    `hint` says what the client may do."""
-    log.error(
-        "request %s failed inside the gateway: %s",
-        request_id,
-        type(exc).__name__,
-        exc_info=exc,
-        extra={"request_id": request_id},
-    )
-    return InternalError(f"The gateway failed on this request ({request_id}).{hint}")
 
 
 class RequestId:
