@@ -18,7 +18,7 @@
         └── UpstreamTimeout            504     upstream_error          upstream_timeout
 
 Statuses and types follow what OpenAI sends, so every SDK raises the exception class its
-users already handle (see CLIENTS.md section 3).
+users already handle (docs/TRANSLATION.md lists them).
 """
 
 from __future__ import annotations

@@ -14,11 +14,11 @@ from typing import Any
 
 from domain.errors import InvalidRequest
 
-# The AI SDK's compatible image model needs `b64_json` and sends no `response_format` (CLIENTS.md
-# section 9), so that is the default, unlike OpenAI's `url`.
+# The AI SDK's compatible image model needs `b64_json` and sends no `response_format`, so
+# that is the default, unlike OpenAI's `url`.
 DEFAULT_RESPONSE_FORMAT = "b64_json"
 SIZE = re.compile(r"^([1-9][0-9]{0,4})x([1-9][0-9]{0,4})$")
-# The aspect ratios Imagen accepts (PROVIDERS.md section 2.8); Replicate's models take them too.
+# The aspect ratios Imagen accepts; Replicate's models take them too.
 ASPECT_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
 # Fields only the GPT image models take; passed on to them as they came.
 GPT_IMAGE_OPTIONS = ("background", "output_format", "output_compression", "moderation")

@@ -55,7 +55,7 @@ def finish_reason(value: Any) -> str | None:
 
 @dataclass
 class ToolCallRepair:
-    """Makes streamed tool-call deltas what every client needs (CLIENTS.md section 4): an
+    """Makes streamed tool-call deltas what every client needs (the OpenAI SDKs, LangChain): an
     `index` on each delta; `id` (a string), `type` and `function.name` on the first of each."""
 
     seen: dict[int, dict[int, str]] = field(default_factory=dict)  # choice -> call index -> id

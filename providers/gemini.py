@@ -1,6 +1,6 @@
 """Google Gemini API (`v1beta` `generateContent` / `streamGenerateContent?alt=sse`).
 
-The translators are pure functions on plain data (PROVIDERS.md section 2):
+The translators are pure functions on plain data (docs/providers/gemini.md):
 
 - `to_upstream(body, model)`: an OpenAI chat request -> a `GenerateContentRequest`;
 - `to_completion(response)`: a `GenerateContentResponse` -> a `chat.completion`;

@@ -1,6 +1,6 @@
 """Transcriptions on Gemini models: the audio goes in one `generateContent` call, inline
 (`inlineData`, base64) or uploaded first (`fileData`), with an instruction to transcribe it
-(PROVIDERS.md section 2).
+(docs/TRANSCRIPTIONS.md).
 
 - `json`, `text`: Gemini is asked for the transcript alone; its text is the transcript.
 - `srt`, `vtt`, `verbose_json`: Gemini is asked for JSON (`responseJsonSchema`): the language

@@ -1,5 +1,5 @@
-"""Imagen through the Gemini API: `POST /v1beta/models/{model}:predict` (PROVIDERS.md section
-2.8), served by the `google` provider (providers/gemini.py owns its URLs, key and errors).
+"""Imagen through the Gemini API: `POST /v1beta/models/{model}:predict`,
+served by the `google` provider (providers/gemini.py owns its URLs, key and errors).
 
 `n` is `sampleCount` (1 to 4), `size` the nearest accepted `aspectRatio` (and `sampleImageSize`
 `2K` when a side over 1024 pixels is asked for). Images the upstream filtered come back as

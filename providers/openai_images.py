@@ -1,4 +1,4 @@
-"""OpenAI's `POST /v1/images/generations` (PROVIDERS.md section 6): dall-e-3 and the GPT image
+"""OpenAI's `POST /v1/images/generations`: dall-e-3 and the GPT image
 models (`gpt-image-1`, `gpt-image-1.5`, ...).
 
 The gateway always asks for `b64_json` (dall-e's `url` links vanish after an hour; GPT image

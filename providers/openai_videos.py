@@ -1,6 +1,6 @@
 """OpenAI's videos API (sora-2): `POST /videos`, `GET /videos/{id}`, `GET /videos/{id}/content`.
 
-Translation is near the identity (PROVIDERS.md section 4): our slug becomes the upstream model
+Translation is near the identity: our slug becomes the upstream model
 id, `seconds` stays a string. A job with a reference file goes out as `multipart/form-data`
 (as the SDK sends it); one without, or with an `image_url`/`file_id` reference, as JSON, which
 the API accepts too. The pure functions come first; the calls after them.

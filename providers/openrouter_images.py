@@ -1,4 +1,4 @@
-"""Image generation through OpenRouter's chat completions (PROVIDERS.md section 3.2-3.3): the
+"""Image generation through OpenRouter's chat completions: the
 prompt as one user message with `modalities: ["image", "text"]`; the images come back as
 `data:` URLs in `message.images`.
 

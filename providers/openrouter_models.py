@@ -1,4 +1,4 @@
-"""OpenRouter's model list (`GET /api/v1/models`, PROVIDERS.md section 3.6) as catalog rows.
+"""OpenRouter's model list (`GET /api/v1/models`) as catalog rows.
 
 Pure: a parsed `{"data": [Model...]}` in, rows for `domain.catalog.entry_from_config` out.
 Chat-capable models only (text output); image- and audio-only generators are not chat models.

@@ -1,4 +1,4 @@
-"""Replicate's predictions API (PROVIDERS.md section 7): image models such as
+"""Replicate's predictions API: image models such as
 `black-forest-labs/flux-schnell`, `flux-dev`, `stability-ai/stable-diffusion-3` and
 `recraft-ai/recraft-v3`.
 

@@ -7,7 +7,7 @@ the events it causes; `finish(usage, completed_at)` closes what is open and ends
 `response.completed` or `response.incomplete`; `fail(code, message, usage)` ends with
 `response.failed`. Every event carries the next `sequence_number`.
 
-Items follow OpenAI's order of events (CLIENTS.md section 5): a message is
+Items follow OpenAI's order of events: a message is
 `output_item.added`, `content_part.added`, `output_text.delta`..., `output_text.done`,
 `content_part.done`, `output_item.done`; a function call is `output_item.added`,
 `function_call_arguments.delta`..., `function_call_arguments.done`, `output_item.done`. Reasoning

@@ -1,5 +1,5 @@
 """The Anthropic translators are pure functions on plain data: tables of OpenAI requests and
-Messages payloads (shaped as in Anthropic's API reference, PROVIDERS.md section 1)."""
+Messages payloads (shaped as in Anthropic's API reference)."""
 
 # The SSE payloads below are verbatim from the API reference, one event per line.
 # ruff: noqa: E501
@@ -323,7 +323,7 @@ def test_what_anthropic_cannot_do_is_refused(body: dict[str, Any], param: str) -
 
 # ---- non-streamed response -------------------------------------------------------------------
 
-REFERENCE_MESSAGE = {  # PROVIDERS.md 1.3, from Anthropic's API reference
+REFERENCE_MESSAGE = {  # from Anthropic's API reference
     "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
     "type": "message",
     "role": "assistant",

@@ -3,7 +3,7 @@
 Every behaviour the gateway's tests rely on is exercised here with ``openai.OpenAI`` and
 ``openai.AsyncOpenAI`` (parsing, the stream helper, the exception mapping, retries), and the raw
 wire format is checked against the official schemas in
-``/work/shared/reference/openai-openapi-subset.yaml`` when that file is available.
+``tests/fixtures/openai-openapi-subset.yaml`` (a subset of OpenAI's published spec).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ TIME_TOOL: ChatCompletionFunctionToolParam = {
     "type": "function",
     "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
 }
-SPEC = Path("/work/shared/reference/openai-openapi-subset.yaml")
+SPEC = Path(__file__).parent / "fixtures" / "openai-openapi-subset.yaml"
 
 
 def _function_calls(message: ChatCompletionMessage) -> list[ChatCompletionMessageFunctionToolCall]:

@@ -1,5 +1,5 @@
 """The pure Gemini translators, on tables of payloads from the Gemini API reference and from
-recorded gemini-2.5-flash responses (PROVIDERS.md section 2)."""
+recorded gemini-2.5-flash responses."""
 
 from __future__ import annotations
 
@@ -366,7 +366,7 @@ def test_refused_requests_are_400s_naming_the_param(
 
 # ---- non-streamed response -------------------------------------------------------------------
 
-# Recorded gemini-2.5-flash function call (louter fixture, PROVIDERS.md 2.3).
+# Recorded gemini-2.5-flash function call (louter fixture).
 RECORDED_CALL = {
     "candidates": [
         {
@@ -526,7 +526,7 @@ def test_usage(metadata: dict[str, Any], expected: tuple[int, int, int, int]) ->
 
 # ---- stream ----------------------------------------------------------------------------------
 
-# Recorded gemini-2.5-flash stream (louter fixture, PROVIDERS.md 2.5).
+# Recorded gemini-2.5-flash stream (louter fixture).
 RECORDED_STREAM = [
     {
         "candidates": [

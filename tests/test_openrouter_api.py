@@ -30,7 +30,7 @@ SAMPLE = Path(__file__).parent / "fixtures" / "openrouter-models.json"
 
 
 def fake_openrouter_models(key: str) -> Starlette:
-    """`GET /api/v1/models` as OpenRouter serves it (PROVIDERS.md 3.6)."""
+    """`GET /api/v1/models` as OpenRouter serves it."""
 
     async def models(request: Request) -> JSONResponse:
         if request.headers.get("authorization") != f"Bearer {key}":

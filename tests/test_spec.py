@@ -22,7 +22,7 @@ from openapi_spec_validator import validate
 ROOT = Path(__file__).parent.parent
 DOC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text())
 REFERENCE = Path(
-    os.environ.get("OPENAI_REFERENCE_SPEC", "/work/shared/reference/openai-openapi-subset.yaml")
+    os.environ.get("OPENAI_REFERENCE_SPEC", ROOT / "tests/fixtures/openai-openapi-subset.yaml")
 )
 
 

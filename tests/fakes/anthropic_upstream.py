@@ -1,6 +1,6 @@
 """A fake Anthropic upstream that speaks the Messages API wire format, for tests.
 
-Serves ``POST /v1/messages`` as described in ``/work/shared/reference/PROVIDERS.md`` section 1:
+Serves ``POST /v1/messages`` as Anthropic documents it:
 ``x-api-key`` (or ``Authorization: Bearer``) auth, a required ``anthropic-version`` header,
 ``request-id`` and ``anthropic-ratelimit-*`` response headers, Anthropic's error envelope
 ``{"type":"error","error":{"type","message"},"request_id"}``, and SSE streams where every event

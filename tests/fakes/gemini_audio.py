@@ -1,4 +1,4 @@
-"""Audio input for the fake Gemini API (PROVIDERS.md section 2): `inlineData` parts with an
+"""Audio input for the fake Gemini API: `inlineData` parts with an
 `audio/*` MIME type, as Gemini takes them for transcription.
 
 - Audio comes inline or as a `fileData.fileUri` uploaded through the fake's Files API

@@ -1,6 +1,6 @@
 """A fake Gemini API (Generative Language `v1beta`, also `v1`) on loopback, for tests.
 
-Speaks the wire format of PROVIDERS.md section 2: `POST /{v1beta|v1}/models/{model}:generateContent`
+Speaks Gemini's wire format: `POST /{v1beta|v1}/models/{model}:generateContent`
 (one JSON `GenerateContentResponse`) and `:streamGenerateContent?alt=sse` (`data: {...}` events
 framed with CRLF, no `event:` lines, no `[DONE]`, usage as running totals on every event,
 `finishReason` on the last one), Google's error envelope `{"error": {code, message, status,

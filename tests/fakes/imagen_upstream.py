@@ -1,5 +1,5 @@
-"""A fake Imagen on the Gemini API: `POST /v1beta/models/{model}:predict` (PROVIDERS.md
-section 2.8), for tests. Also answers the Vertex AI path
+"""A fake Imagen on the Gemini API: `POST /v1beta/models/{model}:predict`, for tests.
+Also answers the Vertex AI path
 (`/v1beta1/projects/.../models/{model}:predict`) that the google-genai SDK uses, since the SDK
 only generates images in Vertex mode: the bodies are the same.
 

@@ -1,7 +1,7 @@
 """OpenAI's `POST /v1/embeddings` for the fake OpenAI upstream (tests/fakes/openai_upstream.py).
 
-Answers as OpenAI does (`CreateEmbeddingResponse` in openai-openapi-subset.yaml, CLIENTS.md
-section 9): one unit vector per input, deterministic (drawn from SHA-256 of the model and the
+Answers as OpenAI does (`CreateEmbeddingResponse` in OpenAI's API
+reference): one unit vector per input, deterministic (drawn from SHA-256 of the model and the
 input), `dimensions` honoured by text-embedding-3 models only, and with
 `encoding_format: base64` each vector as the base64 of its little-endian float32 values.
 `usage.prompt_tokens` counts whitespace-separated words (token ids count one each).

@@ -1,4 +1,4 @@
-"""A fake of OpenAI's `POST /v1/images/generations` (PROVIDERS.md section 6), for tests.
+"""A fake of OpenAI's `POST /v1/images/generations`, for tests.
 
 - dall-e-3: `n` must be 1, sizes `1024x1024`/`1792x1024`/`1024x1792`, `url` by default (a link
   to `GET /files/<id>.png` on this fake, like OpenAI's blob links) or `b64_json`, and a

@@ -1,4 +1,4 @@
-"""OpenAI's `POST /v1/audio/transcriptions` for the fake OpenAI upstream (PROVIDERS.md section 5,
+"""OpenAI's `POST /v1/audio/transcriptions` for the fake OpenAI upstream (
 `CreateTranscriptionRequest` / `CreateTranscriptionResponseJson` / `...VerboseJson` in
 openai-openapi-subset.yaml).
 

@@ -2,7 +2,7 @@
 
 Serves ``GET /v1/models``, ``GET /v1/models/{id}``, ``POST /v1/chat/completions`` (and the legacy
 ``POST /v1/completions``, from ``text_completions.py``) exactly as
-recorded in ``/work/shared/reference/CLIENTS.md`` (sections 3, 4 and 7) and as specified by the
+OpenAI answers them, as specified by the
 official schemas in ``openai-openapi-subset.yaml``: ``ListModelsResponse``/``Model``,
 ``CreateChatCompletionResponse``, ``CreateChatCompletionStreamResponse`` and ``ErrorResponse``.
 ``POST /v1/embeddings`` is served by ``tests/fakes/openai_embeddings.py``.
@@ -76,7 +76,7 @@ _ALNUM = string.ascii_letters + string.digits
 def openai_error(
     message: str, type: str = "invalid_request_error", param: str | None = None, code: Any = None
 ) -> JSON:
-    """Build OpenAI's error envelope ``{"error": {message, type, param, code}}`` (CLIENTS.md §3)."""
+    """Build OpenAI's error envelope ``{"error": {message, type, param, code}}``."""
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
@@ -310,7 +310,7 @@ class _Plan:
         }
 
     def chunks(self, include_usage: bool) -> list[JSON]:
-        """``CreateChatCompletionStreamResponse`` chunks, in OpenAI's order (CLIENTS.md §4)."""
+        """``CreateChatCompletionStreamResponse`` chunks, in OpenAI's order."""
         deltas: list[JSON] = []
         if self.text is not None or not self.tool_calls:
             deltas.append({"role": "assistant", "content": "", "refusal": None})

@@ -1,4 +1,4 @@
-"""OpenAI's videos API (sora-2) for the fake OpenAI upstream, from PROVIDERS.md section 4 and the
+"""OpenAI's videos API (sora-2) for the fake OpenAI upstream, from the
 official `VideoResource`/`CreateVideoMultipartBody` schemas.
 
 ``FakeOpenAIUpstream`` routes ``/v1/videos*`` here (``fake.videos``):

@@ -1,4 +1,4 @@
-"""A fake OpenRouter that speaks OpenRouter's wire format (PROVIDERS.md section 3), for tests.
+"""A fake OpenRouter that speaks OpenRouter's wire format, for tests.
 
 Serves ``POST /api/v1/chat/completions`` on 127.0.0.1. Differences from OpenAI that it shows:
 ``gen-...`` ids, a ``provider`` field on responses and chunks, ``native_finish_reason``,
@@ -59,7 +59,7 @@ _DEFAULT_MESSAGES = {
 
 
 def error_body(status: int, message: str | None = None, metadata: JSON | None = None) -> JSON:
-    """OpenRouter's error envelope; ``code`` is the HTTP status as a number (PROVIDERS.md 3.5)."""
+    """OpenRouter's error envelope; ``code`` is the HTTP status as a number."""
     error: JSON = {"code": status, "message": message or _DEFAULT_MESSAGES.get(status, "Error")}
     if metadata is None and status in (402, 502):
         metadata = {"provider_name": "OpenAI", "raw": "upstream said no"}

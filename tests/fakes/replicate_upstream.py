@@ -1,4 +1,4 @@
-"""A fake Replicate predictions API (PROVIDERS.md section 7), for tests.
+"""A fake Replicate predictions API, for tests.
 
 - `POST /v1/models/{owner}/{name}/predictions` with `{"input": {...}}` answers 201 with a
   prediction: finished already when `Prefer: wait` is sent and the script says it finishes at
