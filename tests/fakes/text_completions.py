@@ -1,7 +1,8 @@
 """OpenAI's legacy ``POST /v1/completions`` answers, for the fake OpenAI upstream.
 
 Shapes per ``CreateCompletionRequest``/``CreateCompletionResponse`` in the official schemas:
-``object: "text_completion"`` for the body and every stream chunk (one id for all of them), ``choices[{text, index, logprobs, finish_reason}]``, choices of prompt ``p``
+``object: "text_completion"`` for the body and every stream chunk (one id for all of
+them), ``choices[{text, index, logprobs, finish_reason}]``, choices of prompt ``p``
 numbered ``p * n + j``, interleaved when streamed, a last chunk per choice with ``text: ""`` and
 its ``finish_reason``, and with ``stream_options.include_usage`` ``usage: null`` on every chunk
 then one ``choices: []`` chunk with the usage. ``max_tokens`` defaults to 16; tokens are
