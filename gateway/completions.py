@@ -19,11 +19,10 @@ from typing import Any, cast
 import anyio
 
 from domain import estimates
-from domain.breaker import breaker_name
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, ModelNotSupported
 from domain.metering import Usage
-from gateway.attempts import Candidate, Failover
+from gateway.attempts import Failover, candidate
 from gateway.auth import Caller
 from gateway.chat import ChatRun, Relabel
 from gateway.routing import Routed, route
@@ -241,13 +240,7 @@ async def begin_completion(services: Services, caller: Caller, body: Mapping[str
     policy = services.registry.policy(routed.model.provider)
     # Retries and the circuit breaker, on the model's own upstream: a fallback would need its
     # own choice between pass-through and translation.
-    only = Candidate(
-        routed.model,
-        source,
-        routed.own_key,
-        policy,
-        breaker_name(routed.model.provider, getattr(routed.provider, "api_key", None)),
-    )
+    only = candidate(routed.model, source, routed.own_key, policy, caller=routed.provider)
     failover = Failover([only], services.breakers, ticket)
     run = ChatRun(ticket, body, routed.model, source, TextRelabel(routed.model.slug), failover)
     ticket.progress = lambda: run.relabel.progress(claim.prompt_tokens)

@@ -61,5 +61,7 @@ def _served(ticket: Ticket) -> dict[str, str]:
     """Which model served and in how many upstream calls, for requests that may fall back."""
     if not ticket.attempts:
         return {}
-    calls = sum(attempt.outcome != "skipped_open_circuit" for attempt in ticket.attempts)
-    return {"x-writingmate-model": ticket.route.model, "x-writingmate-attempts": str(calls)}
+    return {
+        "x-writingmate-model": ticket.route.model,
+        "x-writingmate-attempts": str(ticket.upstream_calls),
+    }

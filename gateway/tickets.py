@@ -100,6 +100,11 @@ class Ticket:
                 return counter
         return None
 
+    @property
+    def upstream_calls(self) -> int:
+        """Upstream calls made for it (retries and fallbacks included; skips are not calls)."""
+        return max(1, sum(a.outcome != "skipped_open_circuit" for a in self.attempts))
+
     def reserved(self, unit: str) -> int:
         return max((hold.n for hold, _ in self.holds if hold.unit == unit), default=0)
 
@@ -152,7 +157,7 @@ def ledger_row(ticket: Ticket, ending: Ending, messages: int, images: int) -> Le
         quota_day=ticket.day,
         images=images,
         video_seconds=ending.video_seconds,
-        attempts=max(1, sum(a.outcome != "skipped_open_circuit" for a in ticket.attempts)),
+        attempts=ticket.upstream_calls,
     )
 
 

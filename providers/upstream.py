@@ -124,17 +124,14 @@ def status_error(
     retries and fallbacks need to know (`fault`; none for the caller's own mistakes)."""
     error = _status_error(status, headers, body, read, sent)
     if status >= 500 or status in (401, 402, 403, 404, 408, 429):
-        retry_after = error.headers.get("retry-after-ms")
+        wait = error.headers.get("retry-after-ms") or retry_headers(headers, None).get(
+            "retry-after-ms"
+        )
         error.fault = Fault(
             retryable=status in RETRYABLE_STATUSES,
-            retry_after=int(retry_after) / 1000 if retry_after else _retry_after_s(headers),
+            retry_after=int(wait) / 1000 if wait else None,
         )
     return error
-
-
-def _retry_after_s(headers: Mapping[str, str]) -> float | None:
-    wait = retry_headers(headers, None)
-    return int(wait["retry-after-ms"]) / 1000 if wait else None
 
 
 def _status_error(
