@@ -3,7 +3,8 @@
 The translators are pure functions on plain data (docs/providers/gemini.md):
 
 - `to_upstream(body, model)`: an OpenAI chat request -> a `GenerateContentRequest`;
-- `to_completion(response)`: a `GenerateContentResponse` -> a `chat.completion`;
+- in providers/gemini_answers.py, `to_completion(response)`: a `GenerateContentResponse` -> a
+  `chat.completion`;
 - `to_chunks(event, state)`: one streamed `GenerateContentResponse` -> `chat.completion.chunk`s
   (`state` remembers what earlier events of the same stream produced), and
   `final_chunks(state)`: the usage chunk at the end of the stream.
@@ -18,7 +19,7 @@ import functools
 import json
 import mimetypes
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from domain.catalog import ModelEntry
@@ -27,9 +28,16 @@ from domain.images import ImageRequest
 from providers import gemini_embeddings, gemini_transcriptions, imagen, rows, upstream
 from providers import gemini_signatures as signatures
 from providers.base import Chunk, ImageResult
-from providers.chunks import new_call_id
+from providers.gemini_answers import StreamState as StreamState
+from providers.gemini_answers import final_chunks as final_chunks
+from providers.gemini_answers import finish_reason as finish_reason
+from providers.gemini_answers import is_blocked
+from providers.gemini_answers import to_chunks as to_chunks
+from providers.gemini_answers import to_completion as to_completion
+from providers.gemini_answers import usage as usage
 from providers.gemini_errors import error_of, read_error
 from providers.gemini_errors import ours as _ours
+from providers.gemini_tools import clean_schema, declarations, tool_config
 from providers.http_client import HttpClient
 from providers.rows import Row
 from providers.transcripts import TranscriptionRequest, TranscriptionResult
@@ -41,8 +49,6 @@ JSON = dict[str, Any]
 # Request: OpenAI chat body -> GenerateContentRequest
 # --------------------------------------------------------------------------------------------
 
-# Keys Gemini's JSON-Schema subset refuses or that only describe the document itself.
-_SCHEMA_DROP = frozenset({"$schema", "$id", "$comment"})
 
 # reasoning_effort -> thinkingBudget; within the range every Gemini 2.5 model accepts
 # (flash 0..24576, pro 128..32768; `none` on pro is refused upstream with a 400).
@@ -62,15 +68,6 @@ _FILE_URI_PREFIXES = ("https://generativelanguage.googleapis.com/", "gs://")
 
 def _refuse(message: str, param: str, code: str = "unsupported_parameter") -> InvalidRequest:
     return InvalidRequest(message, param=param, code=code)
-
-
-def _clean_schema(schema: Any) -> Any:
-    """A JSON Schema without the keys Gemini refuses (recursively)."""
-    if isinstance(schema, dict):
-        return {k: _clean_schema(v) for k, v in schema.items() if k not in _SCHEMA_DROP}
-    if isinstance(schema, list):
-        return [_clean_schema(v) for v in schema]
-    return schema
 
 
 def _data_url(url: str, param: str) -> JSON:
@@ -223,44 +220,6 @@ def _contents(messages: Sequence[Any], signed: bool = False) -> tuple[list[JSON]
     return system, contents
 
 
-def _declarations(tools: Sequence[Any]) -> list[JSON]:
-    declarations: list[JSON] = []
-    for i, tool in enumerate(tools):
-        if tool.get("type") != "function":
-            raise _refuse("Gemini models take only `function` tools.", f"tools[{i}].type")
-        function = tool.get("function") or {}
-        declaration: JSON = {"name": function.get("name")}
-        if function.get("description"):
-            declaration["description"] = function["description"]
-        if function.get("parameters"):
-            declaration["parametersJsonSchema"] = _clean_schema(function["parameters"])
-        declarations.append(declaration)
-    return declarations
-
-
-def _tool_config(choice: Any, declarations: list[JSON]) -> tuple[JSON | None, list[JSON]]:
-    """(`functionCallingConfig`, the declarations to send) for an OpenAI `tool_choice`."""
-    if choice is None or choice == "auto":
-        return None, declarations
-    if choice == "none":
-        return {"mode": "NONE"}, declarations
-    if choice == "required":
-        return {"mode": "ANY"}, declarations
-    if isinstance(choice, Mapping) and choice.get("type") == "function":
-        name = (choice.get("function") or {}).get("name")
-        return {"mode": "ANY", "allowedFunctionNames": [name]}, declarations
-    if isinstance(choice, Mapping) and choice.get("type") == "allowed_tools":
-        allowed = choice.get("allowed_tools") or {}
-        names = {
-            (t.get("function") or {}).get("name") or t.get("name")
-            for t in allowed.get("tools") or []
-        }
-        kept = [d for d in declarations if d["name"] in names]
-        mode = "ANY" if allowed.get("mode") == "required" else "AUTO"
-        return {"mode": mode}, kept
-    raise _refuse("This `tool_choice` is not supported by Gemini models.", "tool_choice")
-
-
 def _generation_config(body: Mapping[str, Any]) -> JSON:
     config: JSON = {}
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
@@ -287,7 +246,7 @@ def _generation_config(body: Mapping[str, Any]) -> JSON:
         config["responseMimeType"] = "application/json"
         schema = (response_format.get("json_schema") or {}).get("schema")
         if schema:
-            config["responseJsonSchema"] = _clean_schema(schema)
+            config["responseJsonSchema"] = clean_schema(schema)
     effort = body.get("reasoning_effort")
     if effort is not None:
         budget = THINKING_BUDGETS.get(effort)
@@ -308,10 +267,10 @@ def to_upstream(body: Mapping[str, Any], model: ModelEntry | None = None) -> JSO
     request: JSON = {"contents": contents}
     if system:
         request["systemInstruction"] = {"parts": system}
-    declarations = _declarations(body.get("tools") or [])
-    config, declarations = _tool_config(body.get("tool_choice"), declarations)
-    if declarations:
-        request["tools"] = [{"functionDeclarations": declarations}]
+    offered = declarations(body.get("tools") or [])
+    config, offered = tool_config(body.get("tool_choice"), offered)
+    if offered:
+        request["tools"] = [{"functionDeclarations": offered}]
         if config:
             request["toolConfig"] = {"functionCallingConfig": config}
     generation = _generation_config(body)
@@ -321,208 +280,7 @@ def to_upstream(body: Mapping[str, Any], model: ModelEntry | None = None) -> JSO
 
 
 # --------------------------------------------------------------------------------------------
-# Response: GenerateContentResponse -> chat.completion / chat.completion.chunk
-# --------------------------------------------------------------------------------------------
-
-_CONTENT_FILTER = frozenset(
-    {
-        "SAFETY",
-        "RECITATION",
-        "BLOCKLIST",
-        "PROHIBITED_CONTENT",
-        "SPII",
-        "IMAGE_SAFETY",
-        "IMAGE_PROHIBITED_CONTENT",
-        "IMAGE_RECITATION",
-        "MODEL_ARMOR",
-    }
-)
-
-
-def finish_reason(value: str | None, called_tools: bool) -> str | None:
-    """OpenAI's finish reason for a Gemini `finishReason` (None: not finished yet)."""
-    if not value:
-        return None
-    if value == "MAX_TOKENS":
-        return "length"
-    if value in _CONTENT_FILTER:
-        return "content_filter"
-    return "tool_calls" if called_tools else "stop"
-
-
-def usage(metadata: Mapping[str, Any] | None) -> JSON | None:
-    """OpenAI `usage` from `usageMetadata` (absent counts are 0)."""
-    if not metadata:
-        return None
-    prompt = int(metadata.get("promptTokenCount") or 0) + int(
-        metadata.get("toolUsePromptTokenCount") or 0
-    )
-    thoughts = int(metadata.get("thoughtsTokenCount") or 0)
-    completion = int(metadata.get("candidatesTokenCount") or 0) + thoughts
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {
-            "cached_tokens": int(metadata.get("cachedContentTokenCount") or 0)
-        },
-        "completion_tokens_details": {"reasoning_tokens": thoughts},
-    }
-
-
-def _tool_call(part: Mapping[str, Any], index: int | None = None) -> JSON:
-    """An OpenAI tool call for a `functionCall` part, carrying its thought signature where
-    Google's OpenAI-compatible API does, so that it comes back with the conversation."""
-    call = part["functionCall"]
-    tool_call: JSON = {
-        "id": str(call.get("id") or new_call_id()),
-        "type": "function",
-        "function": {
-            "name": str(call.get("name") or ""),
-            "arguments": json.dumps(call.get("args") or {}, ensure_ascii=False),
-        },
-    }
-    extra = signatures.carried(part)
-    if extra is not None:
-        tool_call["extra_content"] = extra
-    if index is not None:
-        tool_call = {"index": index, **tool_call}
-    return tool_call
-
-
-@dataclass
-class _Parts:
-    text: list[str] = field(default_factory=list)
-    thoughts: list[str] = field(default_factory=list)
-    calls: list[Mapping[str, Any]] = field(default_factory=list)  # the `functionCall` parts
-
-
-def _split(candidate: Mapping[str, Any]) -> _Parts:
-    parts = _Parts()
-    for part in (candidate.get("content") or {}).get("parts") or []:
-        if part.get("functionCall"):
-            parts.calls.append(part)
-        elif isinstance(part.get("text"), str):
-            (parts.thoughts if part.get("thought") else parts.text).append(part["text"])
-    return parts
-
-
-def _blocked(response: Mapping[str, Any]) -> bool:
-    return not response.get("candidates") and bool(
-        (response.get("promptFeedback") or {}).get("blockReason")
-    )
-
-
-def to_completion(response: Mapping[str, Any]) -> JSON:
-    """A `chat.completion` for a non-streamed `GenerateContentResponse`."""
-    choices: list[JSON] = []
-    if _blocked(response):
-        blocked: JSON = {"role": "assistant", "content": "", "refusal": None}
-        choices.append(
-            {"index": 0, "message": blocked, "logprobs": None, "finish_reason": "content_filter"}
-        )
-    for position, candidate in enumerate(response.get("candidates") or []):
-        parts = _split(candidate)
-        message: JSON = {
-            "role": "assistant",
-            "content": "".join(parts.text) if parts.text or not parts.calls else None,
-            "refusal": None,
-        }
-        if parts.thoughts:
-            message["reasoning_content"] = "".join(parts.thoughts)
-        if parts.calls:
-            message["tool_calls"] = [_tool_call(c) for c in parts.calls]
-        reason = finish_reason(candidate.get("finishReason"), bool(parts.calls))
-        choices.append(
-            {
-                "index": candidate.get("index", position),
-                "message": message,
-                "logprobs": None,
-                "finish_reason": reason or ("tool_calls" if parts.calls else "stop"),
-            }
-        )
-    if not choices:
-        raise UpstreamError("The upstream provider sent a response without candidates.")
-    return {
-        "id": str(response.get("responseId") or ""),
-        "object": "chat.completion",
-        "created": 0,
-        "model": str(response.get("modelVersion") or ""),
-        "choices": choices,
-        "usage": usage(response.get("usageMetadata")),
-    }
-
-
-@dataclass
-class StreamState:
-    """What earlier events of one stream produced, per candidate index."""
-
-    started: set[int] = field(default_factory=set)
-    calls: dict[int, int] = field(default_factory=dict)  # candidate -> tool calls emitted
-    finished: set[int] = field(default_factory=set)
-    usage: JSON | None = None
-
-
-def _chunk(choices: list[JSON]) -> Chunk:
-    return {
-        "id": "",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "",
-        "choices": choices,
-    }
-
-
-def _choice(index: int, delta: JSON, reason: str | None = None) -> JSON:
-    return {"index": index, "delta": delta, "logprobs": None, "finish_reason": reason}
-
-
-def to_chunks(event: Mapping[str, Any], state: StreamState) -> list[Chunk]:
-    """The chunks for one streamed `GenerateContentResponse` (updates `state`)."""
-    if event.get("usageMetadata"):
-        state.usage = usage(event["usageMetadata"])  # running totals: the last one wins
-    chunks: list[Chunk] = []
-    if _blocked(event) and 0 not in state.finished:
-        state.finished.add(0)
-        delta: JSON = (
-            {"content": ""} if 0 in state.started else {"role": "assistant", "content": ""}
-        )
-        state.started.add(0)
-        return [_chunk([_choice(0, delta, "content_filter")])]
-    for position, candidate in enumerate(event.get("candidates") or []):
-        index = int(candidate.get("index", position))
-        parts = _split(candidate)
-        delta = {}
-        if index not in state.started:
-            state.started.add(index)
-            delta["role"] = "assistant"
-            delta["content"] = ""
-        if parts.text:
-            delta["content"] = "".join(parts.text)
-        if parts.thoughts:
-            delta["reasoning_content"] = "".join(parts.thoughts)
-        if parts.calls:
-            first = state.calls.get(index, 0)
-            delta["tool_calls"] = [_tool_call(c, first + k) for k, c in enumerate(parts.calls)]
-            state.calls[index] = first + len(parts.calls)
-        if delta:
-            chunks.append(_chunk([_choice(index, delta)]))
-        reason = finish_reason(candidate.get("finishReason"), bool(state.calls.get(index)))
-        if reason and index not in state.finished:
-            state.finished.add(index)
-            chunks.append(_chunk([_choice(index, {}, reason)]))
-    return chunks
-
-
-def final_chunks(state: StreamState) -> list[Chunk]:
-    """At the end of the stream: one `choices: []` chunk with the last usage reported."""
-    if state.usage is None:
-        return []
-    return [{**_chunk([]), "usage": state.usage}]
-
-
-# --------------------------------------------------------------------------------------------
-# The provider
+# The provider (the answers' translation is in providers/gemini_answers.py)
 # --------------------------------------------------------------------------------------------
 
 
@@ -574,7 +332,7 @@ class Gemini:
         except InvalidRequest as exc:
             raise _ours(exc) from exc
         if not isinstance(answer, Mapping) or not (
-            isinstance(answer.get("candidates"), list) or _blocked(answer)
+            isinstance(answer.get("candidates"), list) or is_blocked(answer)
         ):
             raise UpstreamError("The upstream provider sent a malformed response.")
         return to_completion(answer)

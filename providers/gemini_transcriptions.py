@@ -1,6 +1,5 @@
-"""Transcriptions on Gemini models: the audio goes in one `generateContent` call, inline
-(`inlineData`, base64) or uploaded first (`fileData`), with an instruction to transcribe it
-(docs/TRANSCRIPTIONS.md).
+"""Transcriptions on Gemini models (docs/TRANSCRIPTIONS.md): the audio goes in one
+`generateContent` call, inline or uploaded first, with an instruction to transcribe it.
 
 - `json`, `text`: Gemini is asked for the transcript alone; its text is the transcript.
 - `srt`, `vtt`, `verbose_json`: Gemini is asked for JSON (`responseJsonSchema`): the language
