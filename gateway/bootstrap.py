@@ -1,9 +1,12 @@
 """First run: when no developer key exists yet, create a local user in a workspace and print
-its key once, with a curl line and a Python line to try it."""
+its key once, with a curl line and a Python line to try it. Later runs print how to make
+another key, since the first one is never shown again."""
 
 from __future__ import annotations
 
 import os
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import keys
 from gateway.settings import Settings
@@ -11,6 +14,7 @@ from storage import accounts
 from storage.engine import create_engine
 
 STARTER_PLANS = {"free": 100, "pro": 2000, "team": None}  # daily messages; None: unlimited
+OWNER_EMAIL = "owner@localhost"
 
 
 def try_it(base_url: str, key: str) -> str:
@@ -32,30 +36,51 @@ messages=[{{'role': 'user', 'content': 'Hello!'}}]).choices[0].message.content)"
 """
 
 
+def another_key(owner_email: str | None) -> str:
+    user = owner_email or "<email>"
+    return f"""
+This database already has a developer key (a key is shown only once, when it is made).
+Make another one with:
+
+    wmgw key create {user}
+
+(`wmgw` is .venv/bin/wmgw in the repository; `wmgw user list` lists the users.)
+"""
+
+
+async def _first_key(conn: AsyncConnection, settings: Settings) -> str:
+    """The starter plans, a `Local` workspace, its owner and their key (in plain text)."""
+    existing = {p["name"] for p in await accounts.list_plans(conn)}
+    for name, limit in STARTER_PLANS.items():
+        if name not in existing:
+            await accounts.create_plan(conn, name, limit)
+    workspace_id = await accounts.create_workspace(conn, "Local", "team")
+    user_id = await accounts.create_user(conn, OWNER_EMAIL, "Local owner")
+    await accounts.add_member(conn, user_id, workspace_id, "owner")
+    new = keys.generate(settings.server_secret)
+    await accounts.create_key(
+        conn,
+        key_id=new.key_id,
+        user_id=user_id,
+        secret_hash=new.secret_hash,
+        name="bootstrap",
+        expires_at=None,
+    )
+    return new.plaintext
+
+
 async def bootstrap(settings: Settings) -> int:
     engine = create_engine(settings.database_url)
     try:
         async with engine.begin() as conn:
             if await accounts.count_keys(conn):
-                return 0
-            existing = {p["name"] for p in await accounts.list_plans(conn)}
-            for name, limit in STARTER_PLANS.items():
-                if name not in existing:
-                    await accounts.create_plan(conn, name, limit)
-            workspace_id = await accounts.create_workspace(conn, "Local", "team")
-            user_id = await accounts.create_user(conn, "owner@localhost", "Local owner")
-            await accounts.add_member(conn, user_id, workspace_id, "owner")
-            new = keys.generate(settings.server_secret)
-            await accounts.create_key(
-                conn,
-                key_id=new.key_id,
-                user_id=user_id,
-                secret_hash=new.secret_hash,
-                name="bootstrap",
-                expires_at=None,
-            )
+                owner = await accounts.find_user(conn, OWNER_EMAIL)
+                message = another_key(OWNER_EMAIL if owner else None)
+            else:
+                host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+                base_url = f"http://{host}:{port}/api/openai/v1"
+                message = try_it(base_url, await _first_key(conn, settings))
     finally:
         await engine.dispose()
-    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
-    print(try_it(f"http://{host}:{port}/api/openai/v1", new.plaintext))
+    print(message)
     return 0

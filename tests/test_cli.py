@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+from pathlib import Path
+
 import httpx
+import pytest
 
 from gateway.app import create_app
+from gateway.bootstrap import bootstrap
 from gateway.settings import Settings
+from storage import accounts
+from tests.conftest import run_db, seed
 from tests.fakes.server import serve_asgi
 
 
@@ -37,10 +45,28 @@ def test_operator_sets_up_a_team_and_the_key_works(wmgw) -> None:  # type: ignor
     assert wmgw("key", "revoke", key_id, ok=False) == ""
 
 
-def test_bootstrap_prints_a_key_once(wmgw) -> None:  # type: ignore[no-untyped-def]
+def test_bootstrap_prints_a_key_once_then_how_to_make_another(wmgw) -> None:  # type: ignore[no-untyped-def]
     first = wmgw("bootstrap")
     assert "wm_v2." in first and "curl" in first and "OpenAI(base_url=" in first
-    assert wmgw("bootstrap") == ""
+    again = wmgw("bootstrap")
+    assert "wm_v2." not in again
+    assert "    wmgw key create owner@localhost\n" in again
+    assert wmgw("key", "create", "owner@localhost").startswith("wm_v2.")  # what it says works
+
+
+def test_bootstrap_on_a_database_seeded_otherwise_names_no_user(
+    tmp_path: Path, migrated_template: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(migrated_template, tmp_path / "gateway.db")
+    settings = Settings.from_env({"WMGW_DATA_DIR": str(tmp_path), "WMGW_SERVER_SECRET": "s"})
+    seed(settings.database_url, settings.server_secret, None)  # dev@example.com and a key
+
+    assert asyncio.run(bootstrap(settings)) == 0
+    printed = capsys.readouterr().out
+    assert "    wmgw key create <email>\n" in printed and "wmgw user list" in printed
+    assert "wm_v2." not in printed
+    users = run_db(settings.database_url, accounts.list_users)
+    assert [user["email"] for user in users] == ["dev@example.com"]  # nobody was added
 
 
 def test_membership_and_current_workspace(wmgw) -> None:  # type: ignore[no-untyped-def]
