@@ -23,15 +23,19 @@ class Compiled:
     sql: str
     positions: Sequence[str] | None  # bind names in order, for positional paramstyles
     processors: Mapping[str, Callable[[Any], Any]]
+    # (name, processor or None) in bind order: built once, so that each call is one pass
+    steps: Sequence[tuple[str, Callable[[Any], Any] | None]] = ()
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
-        processed = {
-            name: self.processors[name](value) if name in self.processors else value
-            for name, value in values.items()
-        }
         if self.positions is None:
-            return processed
-        return tuple(processed[name] for name in self.positions)
+            return {
+                name: self.processors[name](value) if name in self.processors else value
+                for name, value in values.items()
+            }
+        return tuple(
+            values[name] if processor is None else processor(values[name])
+            for name, processor in self.steps
+        )
 
 
 class Direct:
@@ -50,15 +54,18 @@ class Direct:
                 SQLCompiler,
                 self.statement.compile(dialect=dialect, column_keys=self.column_keys),
             )
+            positions = list(compiled.positiontup) if compiled.positiontup else None
+            # SQLAlchemy's own conversions (dates as text on SQLite), kept private by it.
+            processors = {
+                name: processor
+                for name, processor in compiled._bind_processors.items()  # noqa: SLF001
+                if callable(processor)
+            }
             self._compiled[key] = Compiled(
                 sql=compiled.string,
-                positions=list(compiled.positiontup) if compiled.positiontup else None,
-                # SQLAlchemy's own conversions (dates as text on SQLite), kept private by it.
-                processors={
-                    name: processor
-                    for name, processor in compiled._bind_processors.items()  # noqa: SLF001
-                    if callable(processor)
-                },
+                positions=positions,
+                processors=processors,
+                steps=[(name, processors.get(name)) for name in positions or ()],
             )
         return self._compiled[key]
 

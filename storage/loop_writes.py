@@ -43,16 +43,9 @@ def _no_waiting(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # transactions begun below, IMMEDIATE
 
 
-def _begin_immediate(conn: Connection) -> None:
-    # On the driver: through SQLAlchemy's execution this one statement cost as much CPU as
-    # the transaction's own statements.
-    conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
-
-
 def loop_engine(sync_url: str) -> Engine:
     engine = create_engine(sync_url, pool_size=1, max_overflow=0)
     event.listen(engine, "connect", _no_waiting)
-    event.listen(engine, "begin", _begin_immediate)
     return engine
 
 
@@ -68,8 +61,7 @@ class LoopWrites:
         try:
             if self._conn is None:
                 self._conn = self.engine.connect()
-            with self._conn.begin():
-                result = operation(self._conn)
+            result = self._in_transaction(self._conn, operation)
         except (OperationalError, sqlite3.OperationalError) as exc:
             # SQLAlchemy's, or the driver's own from statements run on its cursor.
             if _is_busy(exc):
@@ -78,6 +70,23 @@ class LoopWrites:
             raise
         except Exception:
             self._drop()
+            raise
+        return result
+
+    @staticmethod
+    def _in_transaction(conn: Connection, operation: Callable[[Connection], Any]) -> Any:
+        """BEGIN IMMEDIATE and COMMIT on the driver: through SQLAlchemy's transaction (its
+        events, its transaction objects) they cost more CPU than the statements. A statement
+        the operation runs through SQLAlchemy makes it begin a transaction of its own, which
+        on this driver (in autocommit mode) sends nothing; ending it ends ours."""
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE")
+        try:
+            result = operation(conn)
+            conn.commit() if conn.in_transaction() else driver.commit()
+        except BaseException:
+            conn.rollback() if conn.in_transaction() else driver.rollback()
             raise
         return result
 

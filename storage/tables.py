@@ -208,7 +208,6 @@ reservations = Table(
     Column("completion_tokens", Integer, nullable=False, default=0),
     Column("cached_tokens", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_reservations_lease", "lease_until"),
 )
 
 # Message pools: a number of messages shared by the workspaces attached to it, on top of each
@@ -227,7 +226,6 @@ workspaces.append_column(Column("time_zone", String(64), nullable=False, server_
 ledger.append_column(Column("cached_discount", Integer, nullable=False, server_default="0"))
 ledger.append_column(Column("images", Integer, nullable=False, server_default="0"))
 ledger.append_column(Column("quota_day", Date, nullable=True))  # the window it was counted in
-Index("ix_ledger_workspace_day", ledger.c.workspace_id, ledger.c.quota_day)
 
 # Requests and tokens per minute per key (`wmgw key set-limits`); a key's own limit overrides
 # its workspace plan's default for keys. NULL: none of its own / no default.
