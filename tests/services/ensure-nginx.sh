@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure nginx is on this machine, for tests/test_nginx.py, which runs deploy/nginx.conf in
-# front of a gateway. The test starts and stops its own nginx on loopback; none is enabled here.
+# front of a gateway. The test starts and stops its own nginx on loopback, and never uses the
+# service the package may start (where an init system runs one).
 set -euo pipefail
 if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
   exit 0
