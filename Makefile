@@ -30,10 +30,11 @@ serve: $(STAMP)
 		--bind $(HOST):$(PORT) --workers $${WORKERS:-2} --graceful-timeout 30
 
 ## The whole test suite (unit, end-to-end with the official SDKs, Schemathesis, PostgreSQL).
-## PostgreSQL and Redis are installed if missing; the tests start their own servers on loopback.
+## PostgreSQL, Redis and nginx are installed if missing; the tests start their own on loopback.
 test: $(STAMP)
 	bash tests/services/ensure-postgres.sh
 	bash tests/services/ensure-redis.sh
+	bash tests/services/ensure-nginx.sh
 	@# The official openai Node SDK for tests/test_node_sdk.py and the AI SDK for
 	@# tests/test_ai_sdk.py (skipped where npm is missing).
 	if command -v npm >/dev/null; then npm ci --prefix tests/node --no-audit --no-fund \

@@ -13,6 +13,7 @@
     ├── QuotaExceeded                  429     insufficient_quota      insufficient_quota
     ├── RateLimited                    429     rate_limit_error        rate_limit_exceeded
     ├── InternalError                  500     server_error            internal_error
+    ├── ServiceUnavailable             503     server_error            (varies: not ready)
     └── UpstreamError                  502     upstream_error          (varies)
         ├── UpstreamUnavailable        503     upstream_error          upstream_unavailable
         └── UpstreamTimeout            504     upstream_error          upstream_timeout
@@ -156,6 +157,13 @@ class InternalError(GatewayError):
     status = 500
     type = "server_error"
     code = "internal_error"
+
+
+class ServiceUnavailable(GatewayError):
+    """The gateway itself cannot serve now (its database is unreachable or behind)."""
+
+    status = 503
+    type = "server_error"
 
 
 class UpstreamError(GatewayError):

@@ -30,13 +30,17 @@ from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
 from gateway.multipart import with_multipart
 from gateway.rate_limit_headers import RATE_REPORT
 from gateway.services import Services, build_services
-from gateway.settings import Settings
+from gateway.settings import REPO_ROOT, Settings
 from gateway.shutdown import Drain, on_stop_signal
 from gateway.spec31 import VALIDATOR_MAP_2020, allow_openapi_31
 from gateway.video_worker import worker_for
 
 WORKSPACE_HEADER = "x-writingmate-workspace"
 STATIC_DIR = __import__("pathlib").Path(__file__).resolve().parent / "static"
+OPS_SPEC = REPO_ROOT / "ops.yaml"  # probes at the server's root, outside the API
+# openapi.yaml's `servers` url, given to Connexion: an API without a base path sorts as the
+# root's, and the root's (ops.yaml) would then take every request.
+API_BASE_PATH = "/api/openai/v1"
 
 
 def bind_services(services: Services) -> Callable[[str], Callable[..., Any]]:
@@ -125,12 +129,20 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     )
     app.add_api(
         settings.spec_path,
+        base_path=API_BASE_PATH,
         resolver=Resolver(function_resolver=bind_services(services)),
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_template_dir=str(STATIC_DIR / "reference"),
             swagger_ui_path="/reference",
         ),
+    )
+    app.add_api(
+        OPS_SPEC,
+        base_path="",
+        resolver=Resolver(function_resolver=bind_services(services)),
+        validate_responses=settings.validate_responses,
+        swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
     error_responses.install(app)
     keyed = Idempotency(app, idempotent, settings.server_secret)
