@@ -17,6 +17,7 @@ from gateway.settings import Settings
 from providers.http_client import HttpClient
 from providers.proxies import Proxies
 from providers.registry import Registry, build_registry
+from providers.rows import missing_settings
 from storage import reservations, synced_models
 from storage.engine import create_engine, is_sqlite
 from storage.group_commit import GroupCommit
@@ -86,11 +87,18 @@ def build_services(settings: Settings) -> Services:
     writer = metering_writer(settings.database_url)
     rate_limits = rate_limits_for(settings, writer)
     registry = build_registry(catalog_file.provider_rows, settings.environ, http)
+    catalog = catalog_file.catalog.with_setup(
+        {
+            row["name"]: missing_settings(row, settings.environ)
+            for row in catalog_file.provider_rows
+            if row["name"] not in registry.configured
+        }
+    )
     return Services(
         settings=settings,
         engine=engine,
         http=http,
-        catalog=catalog_file.catalog,
+        catalog=catalog,
         registry=registry,
         auth=Authenticator(engine, settings.server_secret, settings.key_cache_seconds),
         meter=Meter(
