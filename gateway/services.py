@@ -6,19 +6,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.catalog import Catalog, entry_from_config
+from domain.catalog import Catalog
 from gateway.auth import Authenticator
 from gateway.breakers import Breakers, BreakerStore, DatabaseBreakers
 from gateway.catalog_file import load_catalog
 from gateway.image_store import ImageStore
 from gateway.metering import Meter
+from gateway.model_sources import ModelSources, list_sources
 from gateway.rate_limits import RateLimits, rate_limits_for
 from gateway.settings import Settings
 from providers.http_client import HttpClient
 from providers.proxies import Proxies
 from providers.registry import Registry, build_registry
 from providers.rows import missing_settings
-from storage import reservations, synced_models
+from storage import reservations
 from storage.engine import create_engine, is_sqlite
 from storage.group_commit import GroupCommit
 from storage.redis_breakers import RedisBreakers
@@ -36,13 +37,10 @@ class Services:
     image_store: ImageStore
     rate_limits: RateLimits
     breakers: Breakers
+    models: ModelSources  # replaces `catalog` as lists are synced and models discovered
 
-    async def load_synced_models(self) -> None:
-        """Add the model lists synced by `wmgw models sync-openrouter` to the catalog."""
-        async with self.engine.connect() as conn:
-            rows = await synced_models.all_rows(conn)
-        synced = [entry_from_config(row) for row in rows]
-        self.catalog = self.catalog.with_synced(synced, self.registry.configured)
+    def use_catalog(self, catalog: Catalog) -> None:
+        self.catalog = catalog
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -94,7 +92,14 @@ def build_services(settings: Settings) -> Services:
             if row["name"] not in registry.configured
         }
     )
-    return Services(
+    models = ModelSources(
+        catalog,
+        registry.configured,
+        engine,
+        list_sources(catalog_file.provider_rows, registry),
+        settings.discovery,
+    )
+    services = Services(
         settings=settings,
         engine=engine,
         http=http,
@@ -112,4 +117,7 @@ def build_services(settings: Settings) -> Services:
         ),
         rate_limits=rate_limits,
         breakers=breakers_for(settings, writer, registry),
+        models=models,
     )
+    models.publish = services.use_catalog
+    return services
