@@ -43,15 +43,17 @@ def slugs(published: list[list[ModelEntry]]) -> list[str]:
     return sorted(entry.slug for entry in published[-1])
 
 
-async def two_processes(database_url: str, base_url: str) -> tuple[list, list]:
-    """Process A's first round, then process B's, each with its own engine and client."""
-    seen: tuple[list, list] = ([], [])
-    for published in seen:
+async def rounds(database_url: str, base_url: str, intervals: list[float]) -> list[list]:
+    """One round of a process per interval, one after the other, each with its own engine and
+    client: what each published."""
+    seen: list[list] = []
+    for interval in intervals:
         engine = create_engine(database_url)
         http = HttpClient()
         env = {"WMGW_OPENROUTER_BASE_URL": base_url, "WMGW_OPENROUTER_API_KEY": KEY}
         source = ListSource("openrouter", openai_compatible.build(ROW, env, http), ("*",))
-        process = SharedLists(engine, [source], 3600, published.append)
+        seen.append([])
+        process = SharedLists(engine, [source], interval, seen[-1].append)
         try:
             await process.round()
         finally:
@@ -60,15 +62,28 @@ async def two_processes(database_url: str, base_url: str) -> tuple[list, list]:
     return seen
 
 
-def test_a_list_stored_by_one_process_is_served_by_another_without_fetching_it_again(
-    tmp_path: Path, migrated_template: Path, openrouter: FakeOpenRouter
-) -> None:
+@pytest.fixture
+def sqlite_url(tmp_path: Path, migrated_template: Path, openrouter: FakeOpenRouter) -> str:
+    openrouter.reset()
     shutil.copy(migrated_template, tmp_path / "gateway.db")
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-    first, second = asyncio.run(two_processes(database_url, openrouter.base_url))
+    return f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+
+
+def test_a_list_stored_by_one_process_is_served_by_another_without_fetching_it_again(
+    sqlite_url: str, openrouter: FakeOpenRouter
+) -> None:
+    first, second = asyncio.run(rounds(sqlite_url, openrouter.base_url, [3600, 3600]))
     assert openrouter.model_list.asked == 1
     assert "anthropic/claude-sonnet-4.5" in slugs(first)
     assert slugs(second) == slugs(first)
+
+
+def test_a_sync_interval_of_zero_never_fetches_and_serves_what_was_stored(
+    sqlite_url: str, openrouter: FakeOpenRouter
+) -> None:
+    [published] = asyncio.run(rounds(sqlite_url, openrouter.base_url, [0]))
+    assert openrouter.model_list.asked == 0
+    assert published == [[]]
 
 
 @pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed")
