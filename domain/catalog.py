@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain import model_hints
 from domain.errors import ModelNotFound, ModelNotSupported, PermissionDenied
 
 DEFAULT_MAX_OUTPUT = 32_768  # a model whose maximum the catalog does not know
@@ -62,10 +63,16 @@ class ModelEntry:
 @dataclass(frozen=True, slots=True)
 class Catalog:
     models: Mapping[str, ModelEntry] = field(default_factory=dict)
+    # For each provider that is not configured, the environment variables it lacks: what a
+    # 404 for one of its models tells the caller to set.
+    setup: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, entries: Iterable[ModelEntry]) -> Catalog:
         return cls({entry.slug: entry for entry in entries})
+
+    def with_setup(self, setup: Mapping[str, tuple[str, ...]]) -> Catalog:
+        return Catalog(self.models, dict(setup))
 
     def with_synced(self, entries: Iterable[ModelEntry], configured: Iterable[str]) -> Catalog:
         """Add synced models (OpenRouter's list). A slug configured by hand keeps its own
@@ -75,23 +82,25 @@ class Catalog:
         for slug, entry in self.models.items():
             if entry.provider in ready or slug not in merged:
                 merged[slug] = entry
-        return Catalog(merged)
+        return Catalog(merged, self.setup)
 
     def visible(self, plan: str, configured: Iterable[str]) -> list[ModelEntry]:
         """Models a workspace on `plan` can call, given the providers that are configured."""
         ready = set(configured)
         return [m for m in self.models.values() if m.provider in ready and m.allowed_on(plan)]
 
-    def lookup(self, slug: str, configured: Iterable[str]) -> ModelEntry:
-        """The model behind a slug, or 404 when it is unknown or its provider is not set up."""
+    def lookup(self, slug: str, configured: Iterable[str], plan: str | None = None) -> ModelEntry:
+        """The model behind a slug, or 404 when it is unknown or its provider is not set up
+        (saying which setting is missing, or which slugs on `plan` match)."""
         entry = self.models.get(slug)
         if entry is None or entry.provider not in set(configured):
-            raise ModelNotFound(slug)
+            ready = frozenset(configured)
+            raise model_hints.not_found(slug, self.models, ready, plan, self.setup)
         return entry
 
     def visible_model(self, slug: str, plan: str, configured: Iterable[str]) -> ModelEntry:
         """One model as `GET /models/{id}` shows it: 404 also when the plan excludes it."""
-        entry = self.lookup(slug, configured)
+        entry = self.lookup(slug, configured, plan)
         if not entry.allowed_on(plan):
             raise ModelNotFound(slug)
         return entry
@@ -101,7 +110,7 @@ class Catalog:
     ) -> ModelEntry:
         """The model a request may use: 404 when unknown or when it lacks the endpoint's
         capability (`chat`, `images`, ...), 403 when the plan excludes it."""
-        entry = self.lookup(slug, configured)
+        entry = self.lookup(slug, configured, plan)
         if capability not in entry.capabilities:
             raise ModelNotSupported(slug, ENDPOINT_NAMES.get(capability, capability))
         if not entry.allowed_on(plan):

@@ -92,9 +92,10 @@ class NotFound(GatewayError):
 class ModelNotFound(NotFound):
     code = "model_not_found"
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, message: str | None = None) -> None:
+        """`message` says more when the gateway knows more (domain/model_hints.py)."""
         super().__init__(
-            f"The model `{model}` does not exist or you do not have access to it.",
+            message or f"The model `{model}` does not exist or you do not have access to it.",
             param="model",
         )
 

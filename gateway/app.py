@@ -88,7 +88,7 @@ def bearer_security(services: Services) -> type[BearerSecurityHandler]:
 def lifespan(services: Services, idempotent: IdempotentRuns) -> Callable[[Any], Any]:
     @asynccontextmanager
     async def run(_app: Any) -> AsyncIterator[None]:
-        await services.load_synced_models()
+        await services.models.start()  # stored lists at once; upstreams' in the background
         services.meter.start()
         drain = Drain(partial(services.meter.drain, SHUTDOWN), services.settings.drain_seconds)
         restore_signals = on_stop_signal(drain.begin)
@@ -109,6 +109,7 @@ def lifespan(services: Services, idempotent: IdempotentRuns) -> Callable[[Any], 
             drain.cancel()
             await services.meter.drain(SHUTDOWN)  # anything the server left running
             await videos.stop()
+            await services.models.stop()
             await services.aclose()
 
     return run

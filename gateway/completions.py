@@ -191,7 +191,7 @@ def _source(
     """Pass-through when the model is a completions model on an upstream that has the
     endpoint, else translation through its chat API; 404 for a model with neither."""
     slug = body["model"]
-    entry = services.catalog.lookup(slug, services.registry.configured)
+    entry = services.catalog.lookup(slug, services.registry.configured, caller.plan)
     native = services.registry.serving(entry.provider, TextCompletionProvider)
     if "completions" in entry.capabilities and native is not None:
         passed = route(services, caller, slug, "completions", TextCompletionProvider)

@@ -6,18 +6,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.catalog import Catalog, entry_from_config
+from domain.catalog import Catalog
 from gateway.auth import Authenticator
 from gateway.breakers import Breakers, BreakerStore, DatabaseBreakers
 from gateway.catalog_file import load_catalog
 from gateway.image_store import ImageStore
 from gateway.metering import Meter
+from gateway.model_sources import ModelSources, list_sources
 from gateway.rate_limits import RateLimits, rate_limits_for
 from gateway.settings import Settings
 from providers.http_client import HttpClient
 from providers.proxies import Proxies
 from providers.registry import Registry, build_registry
-from storage import reservations, synced_models
+from providers.rows import missing_settings
+from storage import reservations
 from storage.engine import create_engine, is_sqlite
 from storage.group_commit import GroupCommit
 from storage.redis_breakers import RedisBreakers
@@ -35,13 +37,10 @@ class Services:
     image_store: ImageStore
     rate_limits: RateLimits
     breakers: Breakers
+    models: ModelSources  # replaces `catalog` as lists are synced and models discovered
 
-    async def load_synced_models(self) -> None:
-        """Add the model lists synced by `wmgw models sync-openrouter` to the catalog."""
-        async with self.engine.connect() as conn:
-            rows = await synced_models.all_rows(conn)
-        synced = [entry_from_config(row) for row in rows]
-        self.catalog = self.catalog.with_synced(synced, self.registry.configured)
+    def use_catalog(self, catalog: Catalog) -> None:
+        self.catalog = catalog
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -86,11 +85,25 @@ def build_services(settings: Settings) -> Services:
     writer = metering_writer(settings.database_url)
     rate_limits = rate_limits_for(settings, writer)
     registry = build_registry(catalog_file.provider_rows, settings.environ, http)
-    return Services(
+    catalog = catalog_file.catalog.with_setup(
+        {
+            row["name"]: missing_settings(row, settings.environ)
+            for row in catalog_file.provider_rows
+            if row["name"] not in registry.configured
+        }
+    )
+    models = ModelSources(
+        catalog,
+        registry.configured,
+        engine,
+        list_sources(catalog_file.provider_rows, registry),
+        settings.discovery,
+    )
+    services = Services(
         settings=settings,
         engine=engine,
         http=http,
-        catalog=catalog_file.catalog,
+        catalog=catalog,
         registry=registry,
         auth=Authenticator(engine, settings.server_secret, settings.key_cache_seconds),
         meter=Meter(
@@ -104,4 +117,7 @@ def build_services(settings: Settings) -> Services:
         ),
         rate_limits=rate_limits,
         breakers=breakers_for(settings, writer, registry),
+        models=models,
     )
+    models.publish = services.use_catalog
+    return services

@@ -58,6 +58,27 @@ class IdempotencySettings:
 
 
 @dataclass(frozen=True)
+class DiscoverySettings:
+    """How the gateway finds models by itself (docs/providers/discovery.md); 0 turns either off."""
+
+    # OpenRouter's list (`discover: openrouter` rows): fetched anew once it is this old, and
+    # kept in the database for every process (`WMGW_OPENROUTER_SYNC_SECONDS`).
+    openrouter_sync_seconds: float = 6 * 3600
+    # Local servers (`discover: openai` rows: Ollama, vLLM, llama.cpp): how often each process
+    # asks them for their models (`WMGW_DISCOVERY_SECONDS`).
+    local_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DiscoverySettings:
+        return cls(
+            openrouter_sync_seconds=float(
+                env.get("WMGW_OPENROUTER_SYNC_SECONDS", cls.openrouter_sync_seconds)
+            ),
+            local_seconds=float(env.get("WMGW_DISCOVERY_SECONDS", cls.local_seconds)),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     server_secret: bytes
@@ -78,6 +99,7 @@ class Settings:
     drain_seconds: float = 25.0
     videos: VideoSettings = field(default_factory=VideoSettings)
     idempotency: IdempotencySettings = field(default_factory=IdempotencySettings)
+    discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
     # Environment variables the provider rows name (their keys and base URLs).
     environ: Mapping[str, str] = field(default_factory=dict)
     # Generated images served for `response_format: url`: where, for how long, under which URL.
@@ -103,6 +125,7 @@ class Settings:
             drain_seconds=float(env.get("WMGW_DRAIN_SECONDS", 25.0)),
             videos=VideoSettings.from_env(env),
             idempotency=IdempotencySettings.from_env(env),
+            discovery=DiscoverySettings.from_env(env),
             environ=env,
             image_dir=Path(env.get("WMGW_IMAGE_DIR") or data_dir / "images"),
             image_url_ttl_seconds=int(env.get("WMGW_IMAGE_URL_TTL_SECONDS", 3600)),

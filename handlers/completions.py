@@ -14,5 +14,7 @@ from gateway.services import Services
 async def create_completion(
     services: Services, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Response:
+    if body["model"] not in services.catalog.models:  # perhaps a local server's new model
+        await services.models.look_for(body["model"])
     run = await begin_completion(services, token_info["caller"], body)
     return MeteredAnswer(run)

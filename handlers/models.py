@@ -22,6 +22,8 @@ async def retrieve_model(
     services: Services, model: str, token_info: dict[str, Any]
 ) -> dict[str, Any]:
     caller = _caller(token_info)
+    if model not in services.catalog.models:  # perhaps a local server's new model
+        await services.models.look_for(model)
     return services.catalog.visible_model(
         model, caller.plan, services.registry.configured
     ).as_openai()

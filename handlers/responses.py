@@ -15,6 +15,8 @@ from gateway.services import Services
 async def create_response(
     services: Services, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Response:
+    if body["model"] not in services.catalog.models:  # perhaps a local server's new model
+        await services.models.look_for(body["model"])
     turn = await responses.begin_response(services, token_info["caller"], body)
     return MeteredAnswer(turn)
 

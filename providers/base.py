@@ -133,3 +133,16 @@ class VideoProvider(Protocol):
     async def video_content(self, upstream_id: str, variant: str) -> VideoContent:
         """The finished video (`video`) or a preview (`thumbnail`, `spritesheet`)."""
         ...
+
+
+@runtime_checkable
+class ModelLister(Protocol):
+    """An upstream that lists its own models (`GET /models`): the gateway discovers them
+    (gateway/model_sources.py)."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def list_models(self) -> dict[str, Any]:
+        """The upstream's list as it sends it (`{"data": [...]}`); GatewayErrors otherwise."""
+        ...

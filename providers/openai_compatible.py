@@ -19,6 +19,7 @@ from domain.fetch_rules import PUBLIC_ONLY, FetchAllow
 from domain.images import ImageRequest
 from domain.videos import UpstreamVideo, VideoContent, VideoSpec
 from providers import (
+    model_lists,
     openai_completions,
     openai_embeddings,
     openai_images,
@@ -135,6 +136,10 @@ class OpenAICompatible:
         headers = self._headers("application/json")
         url = self.completions_url
         return await openai_completions.complete(self.client, url, headers, body, model)
+
+    async def list_models(self) -> dict[str, Any]:
+        headers = self._headers("application/json")
+        return await model_lists.fetch(self.client, self.base_url, headers)
 
     async def create_embeddings(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         headers = self._headers("application/json")

@@ -21,6 +21,16 @@ def api_key(row: Row, env: Mapping[str, str]) -> str | None:
 
 def is_configured(row: Row, env: Mapping[str, str]) -> bool:
     """A provider is usable when it has its key (if it needs one) and a base URL (if remote)."""
-    if row.get("api_key_env") and not api_key(row, env):
-        return False
-    return row["kind"] == "echo" or base_url(row, env) is not None
+    return not missing_settings(row, env)
+
+
+def missing_settings(row: Row, env: Mapping[str, str]) -> tuple[str, ...]:
+    """The environment variables to set before the provider can be used: its key (unless the
+    row says `api_key_optional`, as a local server started without one) and its base URL
+    (when the row has none of its own)."""
+    missing = []
+    if row.get("api_key_env") and not row.get("api_key_optional") and not api_key(row, env):
+        missing.append(str(row["api_key_env"]))
+    if row["kind"] != "echo" and base_url(row, env) is None:
+        missing.append(str(row.get("base_url_env") or f"the base_url of {row['name']}"))
+    return tuple(missing)

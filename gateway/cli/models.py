@@ -50,7 +50,10 @@ async def models_sync_openrouter(
     payload = _openrouter_list(settings, args.provider, args.file)
     models = catalog_rows(payload, args.provider, row.get("plans") or ["*"])
     count = await synced_models.replace(conn, args.provider, models)
-    print(f"{count} models synced from {args.provider}; restart the gateway to list them")
+    print(
+        f"{count} models synced from {args.provider}; "
+        "running gateways list them within about a minute"
+    )
     return 0
 
 

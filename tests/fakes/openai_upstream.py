@@ -491,13 +491,14 @@ class FakeOpenAIUpstream:
 
     Args:
         api_key: the only key accepted as ``Authorization: Bearer <key>``; others get OpenAI's 401.
+            ``None``: no key is asked for, as a local server (vLLM, Ollama) started without one.
         models: ids served by ``/v1/models`` (``created``/``owned_by`` are filled in).
         obfuscation: add OpenAI's ``obfuscation`` padding field to stream chunks by default.
     """
 
     def __init__(
         self,
-        api_key: str = "sk-fake-upstream-key",
+        api_key: str | None = "sk-fake-upstream-key",
         *,
         models: Sequence[str] = DEFAULT_MODELS,
         owned_by: str = "system",
@@ -740,6 +741,8 @@ class FakeOpenAIUpstream:
 
     async def _authorized(self, request: RecordedRequest, exchange: _Exchange) -> bool:
         """OpenAI answers 401 before anything else when the bearer key is missing or wrong."""
+        if self.api_key is None:
+            return True
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:

@@ -1,11 +1,13 @@
 """A fake OpenRouter that speaks OpenRouter's wire format, for tests.
 
-Serves ``POST /api/v1/chat/completions`` on 127.0.0.1. Differences from OpenAI that it shows:
-``gen-...`` ids, a ``provider`` field on responses and chunks, ``native_finish_reason``,
-``delta.reasoning`` / ``message.reasoning`` text, usage (with ``cost``, ``is_byok`` and
-``cache_write_tokens``) always in the last data chunk before ``[DONE]``, ``: OPENROUTER
-PROCESSING`` SSE comments, a mid-stream error as a data chunk with a top-level ``error`` and
-``finish_reason: "error"``, and errors ``{"error": {"code": <status>, "message", "metadata"}}``.
+Serves ``POST /api/v1/chat/completions`` and ``GET /api/v1/models`` (``fake.model_list``:
+tests/fakes/model_lists.py, the checked-in sample by default) on 127.0.0.1. Differences from
+OpenAI that it shows: ``gen-...`` ids, a ``provider`` field on responses and chunks,
+``native_finish_reason``, ``delta.reasoning`` / ``message.reasoning`` text, usage (with
+``cost``, ``is_byok`` and ``cache_write_tokens``) always in the last data chunk before
+``[DONE]``, ``: OPENROUTER PROCESSING`` SSE comments, a mid-stream error as a data chunk with a
+top-level ``error`` and ``finish_reason: "error"``, and errors ``{"error": {"code": <status>,
+"message", "metadata"}}``.
 
 Tests script it with a FIFO queue, one outcome per chat completion::
 
@@ -39,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from .model_lists import ModelList
 from .server import serve_asgi
 
 __all__ = ["KEEPALIVE", "Failure", "FakeOpenRouter", "RecordedRequest", "Reply", "error_body"]
@@ -151,8 +154,12 @@ class FakeOpenRouter:
         self._lock = threading.Lock()
         self._queue: deque[Reply | Failure] = deque()
         self._requests: list[RecordedRequest] = []
+        self.model_list = ModelList.openrouter_sample()  # GET /api/v1/models
         self.app = Starlette(
-            routes=[Route("/api/v1/chat/completions", self._chat, methods=["POST"])]
+            routes=[
+                Route("/api/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/api/v1/models", self.model_list.answer),
+            ]
         )
 
     # -- scripting ------------------------------------------------------------------------
@@ -192,6 +199,7 @@ class FakeOpenRouter:
         with self._lock:
             self._queue.clear()
             self._requests.clear()
+        self.model_list.reset()
 
     @contextmanager
     def serve(self) -> Iterator[str]:
