@@ -73,3 +73,10 @@ def redact(text: str) -> str:
     """Hide anything shaped like a bearer token or one of our keys, for logs."""
     text = re.sub(rf"{PREFIX}\.[A-Za-z0-9_.-]+", f"{PREFIX}.***", text)
     return re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)
+
+
+def key_id_of(token: str) -> str | None:
+    """The key id a whole key carries, from its format alone (no signature check: naming a key
+    is enough to revoke or rotate it), or None when the text is not shaped like a key."""
+    match = _KEY_RE.fullmatch(token)
+    return match.group(1) if match else None

@@ -1,20 +1,34 @@
-"""First run: when no developer key exists yet, create a local user in a workspace and print
-its key once, with a curl line and a Python line to try it. Later runs print how to make
-another key, since the first one is never shown again."""
+"""First run: when no developer key exists yet, create a local user in a workspace and make
+its key, to be printed once with a curl line and a Python line to try it. Later runs say how
+to make another key, since the first one is never shown again."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import keys
-from gateway.settings import Settings
 from storage import accounts
-from storage.engine import create_engine
 
 STARTER_PLANS = {"free": 100, "pro": 2000, "team": None}  # daily messages; None: unlimited
 OWNER_EMAIL = "owner@localhost"
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrapped:
+    key: str  # shown once, never stored
+    key_id: str
+    user_id: str
+    email: str
+    workspace_id: str
+
+
+def base_url(environ: Mapping[str, str]) -> str:
+    """Where `make run` serves the gateway (HOST, PORT), for the lines that try the key."""
+    host, port = environ.get("HOST", "127.0.0.1"), environ.get("PORT", "8000")
+    return f"http://{host}:{port}/api/openai/v1"
 
 
 def try_it(base_url: str, key: str) -> str:
@@ -48,16 +62,22 @@ Make another one with:
 """
 
 
-async def _first_key(conn: AsyncConnection, settings: Settings) -> str:
-    """The starter plans, a `Local` workspace, its owner and their key (in plain text)."""
+async def bootstrap(conn: AsyncConnection, server_secret: bytes) -> Bootstrapped | None:
+    """The starter plans, a `Local` workspace, its owner and a key; None (and nothing done)
+    when a developer key exists already."""
+    if await accounts.count_keys(conn):
+        return None
     existing = {p["name"] for p in await accounts.list_plans(conn)}
     for name, limit in STARTER_PLANS.items():
         if name not in existing:
             await accounts.create_plan(conn, name, limit)
     workspace_id = await accounts.create_workspace(conn, "Local", "team")
-    user_id = await accounts.create_user(conn, OWNER_EMAIL, "Local owner")
+    user = await accounts.find_user(conn, OWNER_EMAIL)
+    user_id = (
+        str(user["id"]) if user else await accounts.create_user(conn, OWNER_EMAIL, "Local owner")
+    )
     await accounts.add_member(conn, user_id, workspace_id, "owner")
-    new = keys.generate(settings.server_secret)
+    new = keys.generate(server_secret)
     await accounts.create_key(
         conn,
         key_id=new.key_id,
@@ -66,21 +86,4 @@ async def _first_key(conn: AsyncConnection, settings: Settings) -> str:
         name="bootstrap",
         expires_at=None,
     )
-    return new.plaintext
-
-
-async def bootstrap(settings: Settings) -> int:
-    engine = create_engine(settings.database_url)
-    try:
-        async with engine.begin() as conn:
-            if await accounts.count_keys(conn):
-                owner = await accounts.find_user(conn, OWNER_EMAIL)
-                message = another_key(OWNER_EMAIL if owner else None)
-            else:
-                host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
-                base_url = f"http://{host}:{port}/api/openai/v1"
-                message = try_it(base_url, await _first_key(conn, settings))
-    finally:
-        await engine.dispose()
-    print(message)
-    return 0
+    return Bootstrapped(new.plaintext, new.key_id, user_id, OWNER_EMAIL, workspace_id)

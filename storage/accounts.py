@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import api_keys, memberships, plans, pools, users, workspaces
@@ -88,6 +88,11 @@ async def list_plans(conn: AsyncConnection) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in rows]
 
 
+async def find_plan(conn: AsyncConnection, name: str) -> dict[str, Any] | None:
+    found = (await conn.execute(select(plans).where(plans.c.name == name))).first()
+    return dict(found._mapping) if found else None
+
+
 async def create_workspace(conn: AsyncConnection, name: str, plan: str) -> str:
     workspace_id = new_id("ws")
     await conn.execute(
@@ -110,6 +115,11 @@ async def list_workspaces(conn: AsyncConnection) -> list[dict[str, Any]]:
 async def workspace_exists(conn: AsyncConnection, workspace_id: str) -> bool:
     found = await conn.execute(select(workspaces.c.id).where(workspaces.c.id == workspace_id))
     return found.first() is not None
+
+
+async def find_workspace(conn: AsyncConnection, workspace_id: str) -> dict[str, Any] | None:
+    found = (await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))).first()
+    return dict(found._mapping) if found else None
 
 
 async def create_user(conn: AsyncConnection, email: str, name: str | None = None) -> str:
@@ -205,8 +215,8 @@ async def set_plan_key_limits(
     return result.rowcount == 1
 
 
-async def list_keys(conn: AsyncConnection, user_id: str | None = None) -> list[dict[str, Any]]:
-    query = select(
+def _key_rows() -> Select[Any]:
+    return select(
         api_keys.c.id,
         api_keys.c.user_id,
         users.c.email,
@@ -218,10 +228,20 @@ async def list_keys(conn: AsyncConnection, user_id: str | None = None) -> list[d
         api_keys.c.rpm_limit,
         api_keys.c.tpm_limit,
     ).join(users, users.c.id == api_keys.c.user_id)
+
+
+async def list_keys(conn: AsyncConnection, user_id: str | None = None) -> list[dict[str, Any]]:
+    query = _key_rows()
     if user_id:
         query = query.where(api_keys.c.user_id == user_id)
     rows = await conn.execute(query.order_by(api_keys.c.created_at))
     return [dict(row._mapping) for row in rows]
+
+
+async def find_key(conn: AsyncConnection, key_id: str) -> dict[str, Any] | None:
+    """The key as `list_keys` lists it."""
+    found = (await conn.execute(_key_rows().where(api_keys.c.id == key_id))).first()
+    return dict(found._mapping) if found else None
 
 
 async def count_keys(conn: AsyncConnection) -> int:
@@ -235,6 +255,16 @@ async def revoke_key(conn: AsyncConnection, key_id: str) -> bool:
         .values(revoked_at=now())
     )
     return result.rowcount == 1
+
+
+async def expire_key(conn: AsyncConnection, key_id: str, at: datetime) -> None:
+    """The key stops working at `at` (sooner if it expired already or was due to)."""
+    current = api_keys.c.expires_at
+    await conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id, or_(current.is_(None), current > at))
+        .values(expires_at=at)
+    )
 
 
 async def key_owner(conn: AsyncConnection, key_id: str) -> KeyOwner | None:

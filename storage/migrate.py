@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
 from storage.engine import ensure_sqlite_dir, is_sqlite, sync_url
@@ -36,3 +37,8 @@ def _write_ahead_log(url: str) -> None:
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     finally:
         engine.dispose()
+
+
+def head_revision() -> str:
+    """The schema revision this version of the code migrates to."""
+    return str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())

@@ -1,62 +1,59 @@
 """`wmgw`: the management CLI, working on the same database as the server. One module per
-command group; `wmgw --help` lists them all."""
+command group; `wmgw --help` lists them all.
+
+Built on Click: help text for every command and option, typed options (ranges, choices) that
+are refused with a usage message, `--version`, and in-process runs for tests (CliRunner)."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
-from sqlalchemy.exc import IntegrityError
+import click
 
-from gateway.cli import byok, keys, models, plans, pools, usage, users, workspaces
-from gateway.cli.common import CliError, Command
-from gateway.settings import Settings
-from storage.engine import create_engine
-from storage.migrate import upgrade
+from gateway.cli.byok import byok
+from gateway.cli.keys import key
+from gateway.cli.members import member
+from gateway.cli.models import models
+from gateway.cli.plans import plan
+from gateway.cli.pools import pool
+from gateway.cli.setup import bootstrap_command, migrate
+from gateway.cli.usage import usage
+from gateway.cli.users import user
+from gateway.cli.workspaces import workspace
 
-GROUPS = (plans, pools, workspaces, users, keys, models, byok, usage)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wmgw", description="Manage the Writingmate gateway.")
-    sub = parser.add_subparsers(dest="group", required=True)
-    sub.add_parser("migrate", help="create or upgrade the database")
-    sub.add_parser("bootstrap", help="first run: create a local user and print a key once")
-    for module in GROUPS:
-        module.register(sub)
-    return parser
-
-
-async def _run(command: Command, args: argparse.Namespace, settings: Settings) -> int:
-    engine = create_engine(settings.database_url)
-    try:
-        async with engine.begin() as conn:
-            return await command(conn, args, settings)
-    finally:
-        await engine.dispose()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    settings = Settings.from_env()
-    upgrade(settings.database_url)
-    if args.group == "migrate":
-        return 0
-    if args.group == "bootstrap":
-        from gateway.bootstrap import bootstrap
-
-        return asyncio.run(bootstrap(settings))
-    try:
-        return asyncio.run(_run(args.run, args, settings))
-    except CliError as exc:
-        print(f"wmgw: {exc}", file=sys.stderr)
-        return 1
-    except IntegrityError as exc:
-        print(f"wmgw: refused by the database: {exc.orig}", file=sys.stderr)
-        return 1
+COMMANDS = (
+    migrate,
+    bootstrap_command,
+    plan,
+    pool,
+    workspace,
+    user,
+    member,
+    key,
+    models,
+    byok,
+    usage,
+)
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+@click.group("wmgw", context_settings=CONTEXT)
+@click.version_option(package_name="writingmate-gateway", prog_name="wmgw")
+def cli() -> None:
+    """Manage the Writingmate gateway: plans, workspaces, users, keys and usage.
+
+    Works on the gateway's database (DATABASE_URL, else WMGW_DATA_DIR/gateway.db), applying
+    pending migrations first. Every command takes --json for output programs can read; times
+    are UTC, ISO 8601 with their offset. Errors go to standard error with exit status 1
+    (2 for a misused command)."""
+
+
+for command in COMMANDS:
+    cli.add_command(command)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The `wmgw` console script: runs one command and exits with its status."""
+    cli.main(args=argv, prog_name="wmgw")
+    raise SystemExit(0)  # not reached: Click exits

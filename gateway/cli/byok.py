@@ -1,60 +1,86 @@
-"""`wmgw byok ...`: users' own upstream keys, sealed, never shown again."""
+"""`wmgw byok ...`: users' own upstream keys, sealed, never shown again. Keys and secrets are
+read from standard input, never from the command line (which shell history keeps)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import click
 
 from domain import sealing
-from gateway.cli.common import CliError, Subparsers, group, user_id
+from gateway.cli.common import CliError, Run, database_command, user_id
 from gateway.cli.models import provider_row
-from gateway.settings import Settings
 from storage import provider_keys
 
+PROVIDER_HELP = "The catalog's provider row the key is for."
+OUTCOMES = ("resealed", "already current", "unopenable")
 
-async def byok_set(conn: AsyncConnection, args: argparse.Namespace, settings: Settings) -> int:
-    """The key is read from standard input, never from the command line (shell history)."""
-    owner = await user_id(conn, args.user)
-    if not provider_row(settings, args.provider).get("byok"):
-        raise CliError(f"provider {args.provider!r} does not take users' own keys")
-    key = sys.stdin.readline().strip()
+
+@click.group("byok")
+def byok() -> None:
+    """Users' own upstream keys (bring your own key), stored sealed."""
+
+
+def _stdin_line() -> str:
+    return sys.stdin.readline().strip()
+
+
+@byok.command("set")
+@click.argument("user")
+@click.option("--provider", default="openrouter", show_default=True, help=PROVIDER_HELP)
+@database_command
+async def byok_set(run: Run, user: str, provider: str) -> None:
+    """Store USER's own key for a provider, read from standard input (`< keyfile`)."""
+    owner = await user_id(run.conn, user)
+    if not provider_row(run.settings, provider).get("byok"):
+        raise CliError(f"provider {provider!r} does not take users' own keys")
+    key = _stdin_line()
     if not key:
         raise CliError("no key on standard input")
-    sealed = sealing.seal(settings.server_secret, key, owner)
-    await provider_keys.put(conn, owner, args.provider, sealed)
-    print(f"{args.provider} key stored for {args.user}")
-    return 0
+    sealed = sealing.seal(run.settings.server_secret, key, owner)
+    await provider_keys.put(run.conn, owner, provider, sealed)
+    report = {"user_id": owner, "provider": provider, "stored": True}
+    run.show(report, f"{provider} key stored for {user}")
 
 
-async def byok_remove(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    if not await provider_keys.remove(conn, await user_id(conn, args.user), args.provider):
-        raise CliError(f"{args.user} has no {args.provider} key")
-    print(f"{args.provider} key removed for {args.user}")
-    return 0
+@byok.command("remove")
+@click.argument("user")
+@click.option("--provider", default="openrouter", show_default=True, help=PROVIDER_HELP)
+@database_command
+async def byok_remove(run: Run, user: str, provider: str) -> None:
+    """Remove USER's own key for a provider."""
+    owner = await user_id(run.conn, user)
+    if not await provider_keys.remove(run.conn, owner, provider):
+        raise CliError(f"{user} has no {provider} key")
+    report = {"user_id": owner, "provider": provider, "removed": True}
+    run.show(report, f"{provider} key removed for {user}")
 
 
-async def byok_list(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    providers = await provider_keys.providers_for(conn, await user_id(conn, args.user))
-    print("\n".join(providers) if providers else "(none)")
-    return 0
+@byok.command("list")
+@click.argument("user")
+@database_command
+async def byok_list(run: Run, user: str) -> None:
+    """The providers USER has their own key for (never the key)."""
+    providers = await provider_keys.providers_for(run.conn, await user_id(run.conn, user))
+    run.show(providers, "\n".join(providers) if providers else "(none)")
 
 
-async def byok_reseal(conn: AsyncConnection, _a: argparse.Namespace, settings: Settings) -> int:
-    """After the server secret changed: every key sealed under the previous secret (read from
-    standard input) is sealed again under the current one, in one transaction."""
-    previous = sys.stdin.readline().strip().encode()
+@byok.command("reseal")
+@database_command
+async def byok_reseal(run: Run) -> None:
+    """After the server secret changed: seal every key sealed under the previous secret (read
+    from standard input) again under the current one, in one transaction."""
+    previous = _stdin_line().encode()
     if not previous:
         raise CliError("no previous server secret on standard input")
-    counts = dict.fromkeys(("resealed", "already current", "unopenable"), 0)
-    for owner, provider, sealed in await provider_keys.all_sealed(conn):
-        outcome, resealed = _reseal(previous, settings.server_secret, sealed, owner)
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for owner, provider, sealed in await provider_keys.all_sealed(run.conn):
+        outcome, resealed = _reseal(previous, run.settings.server_secret, sealed, owner)
         if resealed is not None:
-            await provider_keys.replace_sealed(conn, owner, provider, resealed)
+            await provider_keys.replace_sealed(run.conn, owner, provider, resealed)
         counts[outcome] += 1
-    print(", ".join(f"{count} {outcome}" for outcome, count in counts.items()))
-    return 0
+    text = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+    run.show({outcome.replace(" ", "_"): n for outcome, n in counts.items()}, text)
 
 
 def _reseal(previous: bytes, current: bytes, sealed: str, owner: str) -> tuple[str, str | None]:
@@ -69,24 +95,3 @@ def _reseal(previous: bytes, current: bytes, sealed: str, owner: str) -> tuple[s
     except sealing.Unsealable:
         return "unopenable", None
     return "already current", None
-
-
-def register(sub: Subparsers) -> None:
-    byok = group(sub, "byok")
-    p = byok.add_parser("set", help="store a user's own upstream key, read from standard input")
-    p.add_argument("user")
-    p.add_argument("--provider", default="openrouter")
-    p.set_defaults(run=byok_set)
-    p = byok.add_parser("remove")
-    p.add_argument("user")
-    p.add_argument("--provider", default="openrouter")
-    p.set_defaults(run=byok_remove)
-    p = byok.add_parser(
-        "reseal",
-        help="after changing the server secret: seal every key again under the new one "
-        "(the previous secret is read from standard input)",
-    )
-    p.set_defaults(run=byok_reseal)
-    p = byok.add_parser("list", help="the providers a user has their own key for")
-    p.add_argument("user")
-    p.set_defaults(run=byok_list)

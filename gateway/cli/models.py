@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.catalog_file import load_catalog
-from gateway.cli.common import CliError, Subparsers, group
+from gateway.cli.common import CliError, Run, database_command
 from gateway.settings import Settings
 from providers import rows
 from providers.openrouter_models import catalog_rows
@@ -43,23 +42,33 @@ def provider_row(settings: Settings, provider: str) -> dict[str, Any]:
     raise CliError(f"no provider {provider!r} in {settings.catalog_path}")
 
 
-async def models_sync_openrouter(
-    conn: AsyncConnection, args: argparse.Namespace, settings: Settings
-) -> int:
-    row = provider_row(settings, args.provider)
-    payload = _openrouter_list(settings, args.provider, args.file)
-    models = catalog_rows(payload, args.provider, row.get("plans") or ["*"])
-    count = await synced_models.replace(conn, args.provider, models)
-    print(
-        f"{count} models synced from {args.provider}; "
-        "running gateways list them within about a minute"
+@click.group("models")
+def models() -> None:
+    """Model lists synced from upstreams into the catalog."""
+
+
+@models.command("sync-openrouter")
+@click.option(
+    "--provider",
+    default="openrouter",
+    show_default=True,
+    help="The catalog's provider row to sync (its base URL and key).",
+)
+@click.option(
+    "--file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the list from a saved /models response instead of the API.",
+)
+@database_command
+async def models_sync_openrouter(run: Run, provider: str, file: str | None) -> None:
+    """Store OpenRouter's model list as catalog models (for an installation that cannot reach
+    OpenRouter: the gateway syncs it by itself otherwise); running gateways list them within
+    about a minute."""
+    row = provider_row(run.settings, provider)
+    payload = _openrouter_list(run.settings, provider, file)
+    synced = catalog_rows(payload, provider, row.get("plans") or ["*"])
+    count = await synced_models.replace(run.conn, provider, synced)
+    text = (
+        f"{count} models synced from {provider}; running gateways list them within about a minute"
     )
-    return 0
-
-
-def register(sub: Subparsers) -> None:
-    models = group(sub, "models")
-    p = models.add_parser("sync-openrouter", help="sync OpenRouter's model list into the catalog")
-    p.add_argument("--provider", default="openrouter", help="the provider row to sync")
-    p.add_argument("--file", help="read the list from a saved /models response instead")
-    p.set_defaults(run=models_sync_openrouter)
+    run.show({"provider": provider, "models": count}, text)

@@ -2,86 +2,158 @@
 
 from __future__ import annotations
 
-import argparse
+import click
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from gateway.cli.common import (
+    COUNT,
+    PLAN_NAME,
+    CliError,
+    Run,
+    counted,
+    database_command,
+    plan_row,
+    rate_limit_options,
+)
+from storage import accounts, removals, videos
 
-from gateway.cli.common import CliError, Subparsers, group, rate_limit_options, table
-from gateway.settings import Settings
-from storage import accounts, videos
-
-
-async def plan_create(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    await accounts.create_plan(conn, args.name, args.daily_messages)
-    if args.daily_images is not None:
-        await accounts.set_plan_image_limit(conn, args.name, args.daily_images)
-    print(args.name)
-    return 0
-
-
-async def plan_set_image_limit(
-    conn: AsyncConnection, args: argparse.Namespace, _s: Settings
-) -> int:
-    if not await accounts.set_plan_image_limit(conn, args.name, args.daily_images):
-        raise CliError(f"no plan {args.name!r}")
-    return 0
-
-
-async def plan_set_limit(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    if not await accounts.set_plan_limit(conn, args.name, args.daily_messages):
-        raise CliError(f"no plan {args.name!r}")
-    return 0
+COLUMNS = [
+    "name",
+    "daily_message_limit",
+    "daily_image_limit",
+    "monthly_video_seconds",
+    "key_rpm_limit",
+    "key_tpm_limit",
+    "created_at",
+]
 
 
-async def plan_list(conn: AsyncConnection, _a: argparse.Namespace, _s: Settings) -> int:
-    columns = [
-        "name",
-        "daily_message_limit",
-        "daily_image_limit",
-        "monthly_video_seconds",
-        "key_rpm_limit",
-        "key_tpm_limit",
-        "created_at",
-    ]
-    table(await accounts.list_plans(conn), columns)
-    return 0
+@click.group("plan")
+def plan() -> None:
+    """Plans: the limits of the workspaces on them."""
 
 
-async def plan_set_video_seconds(
-    conn: AsyncConnection, args: argparse.Namespace, _s: Settings
-) -> int:
-    if not await videos.set_monthly_grant(conn, args.name, args.monthly):
-        raise CliError(f"no plan {args.name!r}")
-    return 0
+async def _show(run: Run, name: str, text: str | None = None) -> None:
+    row = await plan_row(run.conn, name)
+    run.show({column: row.get(column) for column in COLUMNS}, text)
 
 
-async def plan_set_key_limits(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    if not await accounts.set_plan_key_limits(conn, args.name, args.rpm, args.tpm):
-        raise CliError(f"no plan {args.name!r}")
-    return 0
+@plan.command("create")
+@click.argument("name", type=PLAN_NAME)
+@click.option(
+    "--daily-messages", type=COUNT, help="Messages per workspace and day; omit for unlimited."
+)
+@click.option(
+    "--daily-images",
+    type=COUNT,
+    help="Images per workspace and day (POST /images); omit for unlimited.",
+)
+@database_command
+async def plan_create(
+    run: Run, name: str, daily_messages: int | None, daily_images: int | None
+) -> None:
+    """Create the plan NAME; prints its name."""
+    if await accounts.find_plan(run.conn, name):
+        raise CliError(f"a plan named {name!r} exists already")
+    await accounts.create_plan(run.conn, name, daily_messages)
+    if daily_images is not None:
+        await accounts.set_plan_image_limit(run.conn, name, daily_images)
+    await _show(run, name, text=name)
 
 
-def register(sub: Subparsers) -> None:
-    plan = group(sub, "plan")
-    p = plan.add_parser("create")
-    p.add_argument("name")
-    p.add_argument("--daily-messages", type=int, default=None)
-    p.add_argument("--daily-images", type=int, default=None, help="images per day (POST /images)")
-    p.set_defaults(run=plan_create)
-    p = plan.add_parser("set-limit")
-    p.add_argument("name")
-    p.add_argument("--daily-messages", type=int, default=None)
-    p.set_defaults(run=plan_set_limit)
-    p = plan.add_parser("set-image-limit", help="change a plan's daily image limit")
-    p.add_argument("name")
-    p.add_argument("--daily-images", type=int, default=None, help="omit for unlimited")
-    p.set_defaults(run=plan_set_image_limit)
-    plan.add_parser("list").set_defaults(run=plan_list)
-    p = plan.add_parser("set-video-seconds", help="video seconds per workspace and month")
-    p.add_argument("name")
-    p.add_argument("--monthly", type=int, default=None, help="omit for unlimited")
-    p.set_defaults(run=plan_set_video_seconds)
-    p = plan.add_parser("set-key-limits", help="rate limits of the plan's keys without their own")
-    p.add_argument("name")
-    rate_limit_options(p, "unlimited")
-    p.set_defaults(run=plan_set_key_limits)
+@plan.command("list")
+@database_command
+async def plan_list(run: Run) -> None:
+    """Every plan with its limits (`-`: unlimited)."""
+    run.show_table(await accounts.list_plans(run.conn), COLUMNS)
+
+
+@plan.command("set-limit")
+@click.argument("name")
+@click.option(
+    "--daily-messages", type=COUNT, help="Messages per workspace and day; omit for unlimited."
+)
+@database_command
+async def plan_set_limit(run: Run, name: str, daily_messages: int | None) -> None:
+    """Change the daily message limit of the plan NAME."""
+    await plan_row(run.conn, name)
+    await accounts.set_plan_limit(run.conn, name, daily_messages)
+    await _show(run, name)
+
+
+@plan.command("set-image-limit")
+@click.argument("name")
+@click.option(
+    "--daily-images", type=COUNT, help="Images per workspace and day; omit for unlimited."
+)
+@database_command
+async def plan_set_image_limit(run: Run, name: str, daily_images: int | None) -> None:
+    """Change the daily image limit of the plan NAME."""
+    await plan_row(run.conn, name)
+    await accounts.set_plan_image_limit(run.conn, name, daily_images)
+    await _show(run, name)
+
+
+@plan.command("set-video-seconds")
+@click.argument("name")
+@click.option(
+    "--monthly", type=COUNT, help="Video seconds per workspace and month; omit for unlimited."
+)
+@database_command
+async def plan_set_video_seconds(run: Run, name: str, monthly: int | None) -> None:
+    """Change the video seconds a workspace on the plan NAME gets each month."""
+    await plan_row(run.conn, name)
+    await videos.set_monthly_grant(run.conn, name, monthly)
+    await _show(run, name)
+
+
+@plan.command("set-key-limits")
+@click.argument("name")
+@rate_limit_options("unlimited")
+@database_command
+async def plan_set_key_limits(run: Run, name: str, rpm: int | None, tpm: int | None) -> None:
+    """The rate limits of the keys (in workspaces on the plan NAME) that have none of their
+    own."""
+    await plan_row(run.conn, name)
+    await accounts.set_plan_key_limits(run.conn, name, rpm, tpm)
+    await _show(run, name)
+
+
+@plan.command("delete")
+@click.argument("name")
+@click.option("--move-to", metavar="PLAN", help="Move the plan's workspaces to PLAN first.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Delete the plan's workspaces too (with their memberships, stored responses and "
+    "video jobs), unless --move-to moves them.",
+)
+@database_command
+async def plan_delete(run: Run, name: str, move_to: str | None, force: bool) -> None:
+    """Delete the plan NAME. Refused while workspaces are on it, unless --move-to or --force
+    says what becomes of them."""
+    await plan_row(run.conn, name)
+    on_it = await removals.workspaces_on(run.conn, name)
+    moved, deleted = [], []
+    if on_it and move_to is not None:
+        if move_to == name:
+            raise CliError("--move-to names the plan being deleted")
+        await plan_row(run.conn, move_to)
+        await removals.move_workspaces(run.conn, name, move_to)
+        moved = on_it
+    elif on_it and force:
+        for workspace_id in on_it:
+            await removals.delete_workspace(run.conn, workspace_id)
+        deleted = on_it
+    elif on_it:
+        raise CliError(
+            f"plan {name!r} still has {counted(len(on_it), 'workspaces')} "
+            f"({', '.join(on_it)}): move them with --move-to PLAN, or delete them with --force"
+        )
+    await removals.delete_plan(run.conn, name)
+    lines = [f"deleted plan {name}"]
+    if moved:
+        lines.append(f"{counted(len(moved), 'workspaces')} moved to {move_to}: {', '.join(moved)}")
+    if deleted:
+        lines.append(f"{counted(len(deleted), 'workspaces')} deleted: {', '.join(deleted)}")
+    report = {"deleted": "plan", "name": name, "moved_to": move_to if moved else None}
+    run.show({**report, "moved_workspaces": moved, "deleted_workspaces": deleted}, "\n".join(lines))

@@ -2,86 +2,90 @@
 
 from __future__ import annotations
 
-import argparse
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import click
 
 from domain.quota import pool_period
-from gateway.cli.common import CliError, Subparsers, group, table
-from gateway.settings import Settings
+from gateway.cli.common import COUNT, NAME, CliError, Run, database_command, workspace_row
 from storage import pools
 
 RENEWALS = ("monthly", "none")
+COLUMNS = ["id", "name", "messages", "renewal", "workspaces", "used", "reserved", "remaining"]
 
 
-async def _pool_id(conn: AsyncConnection, id_or_name: str) -> str:
-    found = await pools.find(conn, id_or_name)
+@click.group("pool")
+def pool() -> None:
+    """Message pools shared by workspaces, on top of their daily limits."""
+
+
+async def _pool_id(run: Run, id_or_name: str) -> str:
+    found = await pools.find(run.conn, id_or_name)
     if found is None:
-        raise CliError(f"no pool {id_or_name!r}")
+        raise CliError(f"no pool {id_or_name!r} (`wmgw pool list` shows them)")
     return str(found["id"])
 
 
-def _size(messages: int) -> int:
-    if messages < 0:
-        raise CliError("a pool's size is a number of messages, 0 or more")
-    return messages
-
-
-async def pool_create(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    if await pools.find(conn, args.name) is not None:
-        raise CliError(f"a pool named {args.name!r} exists already")
-    renewal = "monthly" if args.monthly else "none"
-    print(await pools.create(conn, args.name, _size(args.messages), renewal))
-    return 0
-
-
-async def pool_resize(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    await pools.resize(conn, await _pool_id(conn, args.pool), _size(args.messages))
-    return 0
-
-
-async def pool_attach(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    pool_id = await _pool_id(conn, args.pool)
-    for workspace in args.workspaces:
-        if not await pools.attach(conn, pool_id, workspace):
-            raise CliError(f"no workspace {workspace!r}")
-    return 0
-
-
-async def pool_detach(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    for workspace in args.workspaces:
-        if not await pools.attach(conn, None, workspace):
-            raise CliError(f"no workspace {workspace!r}")
-    return 0
-
-
-async def pool_list(conn: AsyncConnection, _a: argparse.Namespace, _s: Settings) -> int:
+async def _listed(run: Run) -> list[dict[str, Any]]:
     periods = {renewal: pool_period(renewal) for renewal in RENEWALS}
-    columns = ["id", "name", "messages", "renewal", "workspaces", "used", "reserved", "remaining"]
-    table(await pools.listing(conn, periods), columns)
-    return 0
+    return await pools.listing(run.conn, periods)
 
 
-def register(sub: Subparsers) -> None:
-    pool = group(sub, "pool", "message pools shared by workspaces, on top of daily limits")
-    p = pool.add_parser("create", help="a pool of messages; prints its id")
-    p.add_argument("name")
-    p.add_argument("--messages", type=int, required=True, help="the pool's size")
-    p.add_argument(
-        "--monthly", action="store_true", help="renew the pool each month (UTC); default: never"
-    )
-    p.set_defaults(run=pool_create)
-    p = pool.add_parser("resize", help="change a pool's size")
-    p.add_argument("pool", help="pool id or name")
-    p.add_argument("--messages", type=int, required=True)
-    p.set_defaults(run=pool_resize)
-    p = pool.add_parser("attach", help="make workspaces draw on the pool")
-    p.add_argument("pool", help="pool id or name")
-    p.add_argument("workspaces", nargs="+", metavar="WORKSPACE")
-    p.set_defaults(run=pool_attach)
-    p = pool.add_parser("detach", help="make workspaces draw on no pool")
-    p.add_argument("workspaces", nargs="+", metavar="WORKSPACE")
-    p.set_defaults(run=pool_detach)
-    pool.add_parser("list", help="pools, their workspaces and what is left").set_defaults(
-        run=pool_list
-    )
+async def _show(run: Run, pool_id: str, text: str | None = None) -> None:
+    [row] = [p for p in await _listed(run) if p["id"] == pool_id]
+    run.show({column: row[column] for column in COLUMNS}, text)
+
+
+@pool.command("create")
+@click.argument("name", type=NAME)
+@click.option("--messages", type=COUNT, required=True, help="The pool's size, in messages.")
+@click.option("--monthly", is_flag=True, help="Renew the pool each month (UTC); without it, never.")
+@database_command
+async def pool_create(run: Run, name: str, messages: int, monthly: bool) -> None:
+    """Create the pool NAME; prints its id."""
+    if await pools.find(run.conn, name) is not None:
+        raise CliError(f"a pool named {name!r} exists already")
+    pool_id = await pools.create(run.conn, name, messages, "monthly" if monthly else "none")
+    await _show(run, pool_id, text=pool_id)
+
+
+@pool.command("resize")
+@click.argument("pool_ref", metavar="POOL")
+@click.option("--messages", type=COUNT, required=True, help="The pool's new size, in messages.")
+@database_command
+async def pool_resize(run: Run, pool_ref: str, messages: int) -> None:
+    """Change the size of POOL (its id or name)."""
+    pool_id = await _pool_id(run, pool_ref)
+    await pools.resize(run.conn, pool_id, messages)
+    await _show(run, pool_id)
+
+
+@pool.command("attach")
+@click.argument("pool_ref", metavar="POOL")
+@click.argument("workspaces", nargs=-1, required=True, metavar="WORKSPACE...")
+@database_command
+async def pool_attach(run: Run, pool_ref: str, workspaces: tuple[str, ...]) -> None:
+    """Make each WORKSPACE draw on POOL (its id or name)."""
+    pool_id = await _pool_id(run, pool_ref)
+    for workspace_id in workspaces:
+        await workspace_row(run.conn, workspace_id)
+        await pools.attach(run.conn, pool_id, workspace_id)
+    await _show(run, pool_id)
+
+
+@pool.command("detach")
+@click.argument("workspaces", nargs=-1, required=True, metavar="WORKSPACE...")
+@database_command
+async def pool_detach(run: Run, workspaces: tuple[str, ...]) -> None:
+    """Make each WORKSPACE draw on no pool."""
+    for workspace_id in workspaces:
+        await workspace_row(run.conn, workspace_id)
+        await pools.attach(run.conn, None, workspace_id)
+    run.show([{"workspace_id": w, "pool_id": None} for w in workspaces])
+
+
+@pool.command("list")
+@database_command
+async def pool_list(run: Run) -> None:
+    """Pools, how many workspaces draw on each, and what is used, reserved and left."""
+    run.show_table(await _listed(run), COLUMNS)

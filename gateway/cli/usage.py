@@ -3,21 +3,18 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import click
 
 from domain.errors import InvalidRequest
 from domain.quota import quota_day
-from domain.usage_period import DEFAULT_DAYS, Period, asked
-from gateway.cli.common import CliError, Subparsers, table
-from gateway.settings import Settings
+from domain.usage_period import DEFAULT_DAYS, MAX_DAYS, Period, asked
+from gateway.cli.common import CliError, Run, database_command, workspace_row
+from gateway.cli.output import table
 from gateway.usage_report import usage_rows
-from storage import accounts
-from storage.usage_reports import GROUPINGS, TOTALS
+from storage.usage_reports import GROUPINGS, TOTALS, Grouping
 
 NAMED_BY = {
     "day": ["date"],
@@ -27,54 +24,56 @@ NAMED_BY = {
 }
 
 
-async def usage_report(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    if args.workspace and not await accounts.workspace_exists(conn, args.workspace):
-        raise CliError(f"no workspace {args.workspace!r}")
-    rows = await usage_rows(conn, args.by, _period(args), args.workspace)
-    if args.json:
-        print(json.dumps(rows, indent=2, default=_iso))
-    else:
-        table(rows, [*NAMED_BY[args.by], "workspace_id", *TOTALS])
-    return 0
+class Day(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"not a date (YYYY-MM-DD): {value!r}", param, ctx)
 
 
-def _period(args: argparse.Namespace) -> Period:
+@click.command("usage")
+@click.option("--workspace", metavar="WORKSPACE", help="One workspace (default: every workspace).")
+@click.option(
+    "--days",
+    type=click.IntRange(1, MAX_DAYS),
+    help=f"The last N days up to --until (default {DEFAULT_DAYS}); not with --since.",
+)
+@click.option("--since", type=Day(), help="The first day, YYYY-MM-DD (UTC); not with --days.")
+@click.option("--until", type=Day(), help="The last day, YYYY-MM-DD (default: today, UTC).")
+@click.option(
+    "--by",
+    type=click.Choice(GROUPINGS),
+    default="day",
+    show_default=True,
+    help="How rows are grouped.",
+)
+@database_command
+async def usage(
+    run: Run,
+    workspace: str | None,
+    days: int | None,
+    since: date | None,
+    until: date | None,
+    by: Grouping,
+) -> None:
+    """Requests (and those on users' own keys), tokens, counted messages and video seconds per
+    workspace and day, model, key or user: the numbers of GET /usage. For one workspace by
+    day, every day of the period is listed."""
+    if days is not None and since is not None:
+        raise click.UsageError("--days and --since cannot be used together")
+    if workspace is not None:
+        await workspace_row(run.conn, workspace)
+    rows = await usage_rows(run.conn, by, _period(since, until, days), workspace)
+    run.show(rows, table(rows, [*NAMED_BY[by], "workspace_id", *TOTALS]))
+
+
+def _period(since: date | None, until: date | None, days: int | None) -> Period:
     try:
-        return asked(args.since, args.until, quota_day(), args.days)
+        return asked(since, until, quota_day(), days or DEFAULT_DAYS)
     except InvalidRequest as exc:
         raise CliError(exc.message) from exc
-
-
-def _iso(value: Any) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _days(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}")
-    return int(text)
-
-
-def register(sub: Subparsers) -> None:
-    p = sub.add_parser(
-        "usage", help="requests, tokens, messages and video seconds per day, model, key or user"
-    )
-    p.add_argument("--workspace", help="one workspace (default: every workspace)")
-    since = p.add_mutually_exclusive_group()
-    since.add_argument(
-        "--days", type=_days, default=DEFAULT_DAYS, help="the last N days up to --until (30)"
-    )
-    since.add_argument("--since", type=_day, help="the first day, YYYY-MM-DD (UTC)")
-    p.add_argument("--until", type=_day, help="the last day, YYYY-MM-DD (default: today, UTC)")
-    p.add_argument("--by", choices=GROUPINGS, default="day", help="how rows are grouped (day)")
-    p.add_argument("--json", action="store_true", help="a JSON list instead of a table")
-    p.set_defaults(run=usage_report)

@@ -1,57 +1,92 @@
-"""`wmgw user ...` and `wmgw member ...`: users and their workspaces."""
+"""`wmgw user ...`: users, their current workspace, and deleting them."""
 
 from __future__ import annotations
 
-import argparse
+import click
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from domain.accounts import is_email
+from gateway.cli.common import (
+    NAME,
+    CliError,
+    Run,
+    counted,
+    database_command,
+    in_use,
+    refused_while_used,
+    user_id,
+    workspace_row,
+)
+from storage import accounts, removals
 
-from gateway.cli.common import CliError, Subparsers, group, table, user_id
-from gateway.settings import Settings
-from storage import accounts
-
-
-async def user_create(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    new_user = await accounts.create_user(conn, args.email, args.name)
-    if args.workspace:
-        await accounts.add_member(conn, new_user, args.workspace, "owner")
-    print(new_user)
-    return 0
-
-
-async def user_list(conn: AsyncConnection, _a: argparse.Namespace, _s: Settings) -> int:
-    table(await accounts.list_users(conn), ["id", "email", "name", "current_workspace_id"])
-    return 0
+COLUMNS = ["id", "email", "name", "current_workspace_id", "created_at"]
 
 
-async def user_use(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    found = await user_id(conn, args.user)
-    if not await accounts.set_current_workspace(conn, found, args.workspace):
-        raise CliError("the user is not a member of that workspace")
-    return 0
+@click.group("user")
+def user() -> None:
+    """Users: the people keys belong to. A user is named by id or email."""
 
 
-async def member_add(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    await accounts.add_member(conn, await user_id(conn, args.user), args.workspace, args.role)
-    return 0
+async def _show(run: Run, id_or_email: str, text: str | None = None) -> None:
+    row = await accounts.find_user(run.conn, id_or_email)
+    run.show({column: (row or {}).get(column) for column in COLUMNS}, text)
 
 
-def register(sub: Subparsers) -> None:
-    user = group(sub, "user")
-    p = user.add_parser("create")
-    p.add_argument("email")
-    p.add_argument("--name")
-    p.add_argument("--workspace", help="add the user to this workspace (as owner)")
-    p.set_defaults(run=user_create)
-    user.add_parser("list").set_defaults(run=user_list)
-    p = user.add_parser("use")
-    p.add_argument("user")
-    p.add_argument("workspace")
-    p.set_defaults(run=user_use)
+@user.command("create")
+@click.argument("email")
+@click.option("--name", type=NAME, help="The user's name, for people reading lists.")
+@click.option("--workspace", metavar="WORKSPACE", help="Add the user to WORKSPACE, as its owner.")
+@database_command
+async def user_create(run: Run, email: str, name: str | None, workspace: str | None) -> None:
+    """Create a user with the address EMAIL; prints their id."""
+    if not is_email(email):
+        raise CliError(f"not an email address: {email!r}")
+    existing = await accounts.find_user(run.conn, email)
+    if existing is not None:
+        raise CliError(f"a user with email {email!r} exists already ({existing['id']})")
+    if workspace is not None:
+        await workspace_row(run.conn, workspace)
+    new_user = await accounts.create_user(run.conn, email, name)
+    if workspace is not None:
+        await accounts.add_member(run.conn, new_user, workspace, "owner")
+    await _show(run, new_user, text=new_user)
 
-    member = group(sub, "member")
-    p = member.add_parser("add")
-    p.add_argument("user")
-    p.add_argument("workspace")
-    p.add_argument("--role", default="member")
-    p.set_defaults(run=member_add)
+
+@user.command("list")
+@database_command
+async def user_list(run: Run) -> None:
+    """Every user with their current workspace (the one their keys act in)."""
+    run.show_table(await accounts.list_users(run.conn), COLUMNS)
+
+
+@user.command("use")
+@click.argument("user")
+@click.argument("workspace_id", metavar="WORKSPACE")
+@database_command
+async def user_use(run: Run, user: str, workspace_id: str) -> None:
+    """Make WORKSPACE (one USER is a member of) the workspace USER's keys act in."""
+    found = await user_id(run.conn, user)
+    await workspace_row(run.conn, workspace_id)
+    if not await accounts.set_current_workspace(run.conn, found, workspace_id):
+        raise CliError(f"{user} is not a member of {workspace_id} (`wmgw member add` first)")
+    await _show(run, found)
+
+
+@user.command("delete")
+@click.argument("user")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also delete their keys, memberships and own provider keys.",
+)
+@database_command
+async def user_delete(run: Run, user: str, force: bool) -> None:
+    """Delete USER. Refused while they have keys (even revoked ones), memberships or own
+    provider keys, unless --force. Their usage history (the ledger) is kept."""
+    found = await user_id(run.conn, user)
+    dependents = await removals.user_dependents(run.conn, found)
+    if in_use(dependents) and not force:
+        raise refused_while_used(f"user {user}", dependents, "delete them too with --force")
+    await removals.delete_user(run.conn, found)
+    removed = [counted(n, name) for name, n in dependents.items() if n]
+    text = f"deleted user {found}" + (f" and {', '.join(removed)}" if removed else "")
+    run.show({"deleted": "user", "id": found, "removed": dependents}, text)

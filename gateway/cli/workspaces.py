@@ -1,68 +1,111 @@
-"""`wmgw workspace ...`: workspaces and their video seconds."""
+"""`wmgw workspace ...`: workspaces, their time zone and their video seconds."""
 
 from __future__ import annotations
 
-import argparse
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import click
 
 from domain.videos import period_of
-from gateway.cli.common import CliError, Subparsers, group, table
-from gateway.settings import Settings
-from storage import accounts, videos
+from gateway.cli.common import (
+    NAME,
+    CliError,
+    Run,
+    counted,
+    database_command,
+    in_use,
+    plan_row,
+    refused_while_used,
+    workspace_row,
+)
+from gateway.cli.output import table
+from storage import accounts, removals, videos
+
+COLUMNS = ["id", "name", "plan", "pool_id", "time_zone", "members", "created_at"]
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-async def workspace_video_seconds(
-    conn: AsyncConnection, args: argparse.Namespace, _s: Settings
-) -> int:
-    month = args.month or period_of(datetime.now(UTC))
-    pool = await videos.workspace_pool(conn, args.workspace, month)
-    if pool is None:
-        raise CliError(f"no workspace {args.workspace!r}")
-    row = {"month": month, "granted": pool.limit, "used": pool.used, "remaining": pool.remaining}
-    table([row], ["month", "granted", "used", "remaining"])
-    return 0
+@click.group("workspace")
+def workspace() -> None:
+    """Workspaces: where users work, on a plan, drawing on its limits."""
 
 
-async def workspace_create(conn: AsyncConnection, args: argparse.Namespace, _s: Settings) -> int:
-    print(await accounts.create_workspace(conn, args.name, args.plan))
-    return 0
+async def _show(run: Run, workspace_id: str, text: str | None = None) -> None:
+    [row] = [w for w in await accounts.list_workspaces(run.conn) if w["id"] == workspace_id]
+    run.show({column: row.get(column) for column in COLUMNS}, text)
 
 
-async def workspace_list(conn: AsyncConnection, _a: argparse.Namespace, _s: Settings) -> int:
-    columns = ["id", "name", "plan", "pool_id", "time_zone", "members", "created_at"]
-    table(await accounts.list_workspaces(conn), columns)
-    return 0
+@workspace.command("create")
+@click.argument("name", type=NAME)
+@click.option("--plan", required=True, help="The plan whose limits the workspace draws on.")
+@database_command
+async def workspace_create(run: Run, name: str, plan: str) -> None:
+    """Create a workspace called NAME (names need not be unique); prints its id."""
+    await plan_row(run.conn, plan)
+    workspace_id = await accounts.create_workspace(run.conn, name, plan)
+    await _show(run, workspace_id, text=workspace_id)
 
 
-async def workspace_set_time_zone(
-    conn: AsyncConnection, args: argparse.Namespace, _s: Settings
-) -> int:
+@workspace.command("list")
+@database_command
+async def workspace_list(run: Run) -> None:
+    """Every workspace with its plan, pool, time zone and number of members."""
+    run.show_table(await accounts.list_workspaces(run.conn), COLUMNS)
+
+
+@workspace.command("set-time-zone")
+@click.argument("workspace_id", metavar="WORKSPACE")
+@click.argument("time_zone", metavar="ZONE")
+@database_command
+async def workspace_set_time_zone(run: Run, workspace_id: str, time_zone: str) -> None:
+    """Where the day of WORKSPACE (and its daily limits) starts: ZONE is an IANA time zone,
+    e.g. Europe/Paris (a new workspace's is UTC)."""
     try:
-        ZoneInfo(args.time_zone)
+        ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise CliError(f"unknown time zone {args.time_zone!r} (try Europe/Paris or UTC)") from exc
-    if not await accounts.set_time_zone(conn, args.workspace, args.time_zone):
-        raise CliError(f"no workspace {args.workspace!r}")
-    return 0
+        raise CliError(f"unknown time zone {time_zone!r} (try Europe/Paris or UTC)") from exc
+    await workspace_row(run.conn, workspace_id)
+    await accounts.set_time_zone(run.conn, workspace_id, time_zone)
+    await _show(run, workspace_id)
 
 
-def register(sub: Subparsers) -> None:
-    workspace = group(sub, "workspace")
-    p = workspace.add_parser("create")
-    p.add_argument("name")
-    p.add_argument("--plan", required=True)
-    p.set_defaults(run=workspace_create)
-    workspace.add_parser("list").set_defaults(run=workspace_list)
-    p = workspace.add_parser(
-        "set-time-zone", help="where the workspace's day (and its daily limits) starts"
-    )
-    p.add_argument("workspace")
-    p.add_argument("time_zone", help="an IANA time zone, e.g. Europe/Paris (default UTC)")
-    p.set_defaults(run=workspace_set_time_zone)
-    p = workspace.add_parser("video-seconds", help="a workspace's video seconds this month")
-    p.add_argument("workspace")
-    p.add_argument("--month", help="YYYY-MM (default: this month, UTC)")
-    p.set_defaults(run=workspace_video_seconds)
+@workspace.command("video-seconds")
+@click.argument("workspace_id", metavar="WORKSPACE")
+@click.option("--month", metavar="YYYY-MM", help="The month (default: this month, UTC).")
+@database_command
+async def workspace_video_seconds(run: Run, workspace_id: str, month: str | None) -> None:
+    """The video seconds WORKSPACE was granted, has used and has left in a month."""
+    if month is not None and not MONTH.fullmatch(month):
+        raise CliError(f"not a month (YYYY-MM): {month!r}")
+    month = month or period_of(datetime.now(UTC))
+    pool = await videos.workspace_pool(run.conn, workspace_id, month)
+    if pool is None:
+        raise CliError(f"no workspace {workspace_id!r} (`wmgw workspace list` shows them)")
+    row = {"month": month, "granted": pool.limit, "used": pool.used, "remaining": pool.remaining}
+    run.show(row, table([row], list(row)))
+
+
+@workspace.command("delete")
+@click.argument("workspace_id", metavar="WORKSPACE")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also remove its memberships, stored responses and video jobs (its members' current "
+    "workspace moves to another of theirs, or to none).",
+)
+@database_command
+async def workspace_delete(run: Run, workspace_id: str, force: bool) -> None:
+    """Delete WORKSPACE. Refused while it has members, stored responses or video jobs, unless
+    --force. Its usage history (the ledger) is kept."""
+    await workspace_row(run.conn, workspace_id)
+    dependents = await removals.workspace_dependents(run.conn, workspace_id)
+    if in_use(dependents) and not force:
+        raise refused_while_used(
+            f"workspace {workspace_id}", dependents, "delete them too with --force"
+        )
+    await removals.delete_workspace(run.conn, workspace_id)
+    removed = [counted(n, name) for name, n in dependents.items() if n]
+    text = f"deleted workspace {workspace_id}" + (f" and {', '.join(removed)}" if removed else "")
+    run.show({"deleted": "workspace", "id": workspace_id, "removed": dependents}, text)
