@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 
 from domain.charges import SHUTDOWN
 from gateway import body_limits, error_responses
+from gateway.connexion_routes import remember_routes
 from gateway.connexion_speed import decorate_handlers_once
 from gateway.idempotency import Idempotency
 from gateway.idempotency_heartbeat import Heartbeat
@@ -118,6 +119,7 @@ def lifespan(services: Services, idempotent: IdempotentRuns) -> Callable[[Any], 
 def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     allow_openapi_31()
     decorate_handlers_once()
+    remember_routes()
     # Connexion warns on every request to an operation taking several body types (POST /videos).
     logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     services = services or build_services(settings)

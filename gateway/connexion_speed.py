@@ -128,6 +128,15 @@ def _nullable(definition: Any) -> bool:
     return bool(is_nullable(definition))
 
 
+def _optional_headers_only(operation: RequestValidationOperation) -> frozenset[bytes] | None:
+    """The names of the operation's parameters when all are optional headers: a request
+    carrying none of them has nothing to validate. None when any other parameter exists."""
+    parameters = operation._operation.parameters  # noqa: SLF001
+    if all(p.get("in") == "header" and not p.get("required") for p in parameters):
+        return frozenset(p["name"].lower().encode("latin-1") for p in parameters)
+    return None
+
+
 async def _validate_then_call(
     self: RequestValidationOperation, scope: Scope, receive: Receive, send: Send
 ) -> None:
@@ -137,7 +146,10 @@ async def _validate_then_call(
     parameters = state.get("_wmgw_parameters")
     if parameters is None:
         parameters = state["_wmgw_parameters"] = _parameter_validator(self)
-    parameters.validate(scope)
+        state["_wmgw_optional_headers"] = _optional_headers_only(self)
+    optional_headers = state["_wmgw_optional_headers"]
+    if optional_headers is None or any(name in optional_headers for name, _ in scope["headers"]):
+        parameters.validate(scope)
     mime_type, encoding = self.extract_content_type(scope["headers"])
     bodies: dict[tuple[str, str], Any] = state.setdefault("_wmgw_bodies", {})
     key = (mime_type, encoding)

@@ -11,7 +11,10 @@ from typing import Any
 
 import httpx
 from connexion.middleware.request_validation import RequestValidationOperation
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 
+from gateway import connexion_routes
 from gateway.connexion_speed import CONNEXION_VALIDATE, _validate_then_call
 from tests.conftest import Gateway
 
@@ -32,7 +35,14 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes | None]] = [
     ("POST", "/chat/completions", JSON,
      httpx.Request("POST", "/", json={**CHAT, "max_tokens": 0}).content),
     ("POST", "/chat/completions", JSON, httpx.Request("POST", "/", json={"model": ECHO}).content),
+    ("POST", "/chat/completions", {**JSON, "Idempotency-Key": "x" * 300},
+     httpx.Request("POST", "/", json=CHAT).content),
+    ("POST", "/chat/completions", {**JSON, "x-writingmate-workspace": "ws_nosuch"},
+     httpx.Request("POST", "/", json=CHAT).content),
     ("GET", "/models", {}, None),
+    ("POST", "/models", JSON, b"{}"),
+    ("GET", "/chat/completions", {}, None),
+    ("GET", "/nosuch", {}, None),
     ("GET", f"/models/{ECHO}", {}, None),
     ("GET", "/models/nosuch%2Fmodel", {}, None),
     ("GET", "/usage?start_date=2026-01-01&end_date=2026-01-02", {}, None),
@@ -54,12 +64,17 @@ def comparable(response: httpx.Response) -> tuple[int, Any]:
 
 @contextmanager
 def through_connexion() -> Iterator[None]:
-    """Connexion's own request validation, for the time of a block."""
+    """Connexion's own routing and request validation, for the time of a block. (The pages'
+    router keeps the `default_fn` bound when the app was made: both versions end in its next
+    app, which is what is compared.)"""
     RequestValidationOperation.__call__ = CONNEXION_VALIDATE  # type: ignore[method-assign]
+    RoutingMiddleware.__call__ = connexion_routes.CONNEXION_ROUTE  # type: ignore[method-assign]
+    SwaggerUIMiddleware.__call__ = connexion_routes.CONNEXION_PAGES  # type: ignore[method-assign]
     try:
         yield
     finally:
         RequestValidationOperation.__call__ = _validate_then_call  # type: ignore[method-assign]
+        connexion_routes.remember_routes()
 
 
 def send_all(gateway: Gateway) -> list[tuple[int, Any]]:
