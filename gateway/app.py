@@ -24,6 +24,7 @@ from domain.charges import SHUTDOWN
 from gateway import body_limits, error_responses
 from gateway.connexion_routes import remember_routes
 from gateway.connexion_speed import decorate_handlers_once
+from gateway.console import mount_console
 from gateway.idempotency import Idempotency
 from gateway.idempotency_heartbeat import Heartbeat
 from gateway.idempotency_runs import IdempotentRuns
@@ -147,6 +148,7 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
+    mount_console(app, services)  # the account console under /console (gateway/console)
     error_responses.install(app)
     keyed = Idempotency(app, idempotent, settings.server_secret)
     limits = body_limits.from_file(settings.spec_path)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain import keys
-from storage import accounts
+from domain import keys, passwords
+from storage import accounts, console
 
 STARTER_PLANS = {"free": 100, "pro": 2000, "team": None}  # daily messages; None: unlimited
 OWNER_EMAIL = "owner@localhost"
@@ -23,6 +23,7 @@ class Bootstrapped:
     user_id: str
     email: str
     workspace_id: str
+    password: str  # the owner's first console password, shown once, only its hash stored
 
 
 def base_url(environ: Mapping[str, str]) -> str:
@@ -31,7 +32,11 @@ def base_url(environ: Mapping[str, str]) -> str:
     return f"http://{host}:{port}/api/openai/v1"
 
 
-def try_it(base_url: str, key: str) -> str:
+def console_url(base_url: str) -> str:
+    return base_url.removesuffix("/api/openai/v1") + "/console"
+
+
+def try_it(base_url: str, key: str, password: str | None = None) -> str:
     return f"""
 Your developer key (shown once, keep it safe):
 
@@ -47,6 +52,17 @@ Try it:
     python -c "from openai import OpenAI; c = OpenAI(base_url='{base_url}', api_key='{key}'); \\
 print(c.chat.completions.create(model='writingmate/echo', \\
 messages=[{{'role': 'user', 'content': 'Hello!'}}]).choices[0].message.content)"
+""" + (signing_in(base_url, password) if password else "")
+
+
+def signing_in(base_url: str, password: str) -> str:
+    return f"""
+The account console (keys, usage, workspaces) is at {console_url(base_url)}
+Sign in as {OWNER_EMAIL} with this one-time password (shown once):
+
+    {password}
+
+Change it with: wmgw user set-password {OWNER_EMAIL}
 """
 
 
@@ -77,6 +93,9 @@ async def bootstrap(conn: AsyncConnection, server_secret: bytes) -> Bootstrapped
         str(user["id"]) if user else await accounts.create_user(conn, OWNER_EMAIL, "Local owner")
     )
     await accounts.add_member(conn, user_id, workspace_id, "owner")
+    password = passwords.one_time()
+    await console.set_password(conn, user_id, passwords.hashed(password))
+    await console.set_admin(conn, user_id, True)
     new = keys.generate(server_secret)
     await accounts.create_key(
         conn,
@@ -86,4 +105,4 @@ async def bootstrap(conn: AsyncConnection, server_secret: bytes) -> Bootstrapped
         name="bootstrap",
         expires_at=None,
     )
-    return Bootstrapped(new.plaintext, new.key_id, user_id, OWNER_EMAIL, workspace_id)
+    return Bootstrapped(new.plaintext, new.key_id, user_id, OWNER_EMAIL, workspace_id, password)

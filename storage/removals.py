@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.members import leave_current
 from storage.tables import (
     api_keys,
+    console_sessions,
     idempotency_keys,
     memberships,
     plans,
@@ -43,13 +44,14 @@ async def user_dependents(conn: AsyncConnection, user_id: str) -> dict[str, int]
 
 async def delete_user(conn: AsyncConnection, user_id: str) -> None:
     """The user, their developer keys (with their rate-limit buckets and idempotency records),
-    their memberships and their own upstream keys."""
+    their memberships, their own upstream keys and their console sessions."""
     keys = select(api_keys.c.id).where(api_keys.c.user_id == user_id)
     await conn.execute(delete(rate_limits).where(rate_limits.c.key_id.in_(keys)))
     await conn.execute(delete(idempotency_keys).where(idempotency_keys.c.key_id.in_(keys)))
     await conn.execute(delete(api_keys).where(api_keys.c.user_id == user_id))
     await conn.execute(delete(memberships).where(memberships.c.user_id == user_id))
     await conn.execute(delete(provider_keys).where(provider_keys.c.user_id == user_id))
+    await conn.execute(delete(console_sessions).where(console_sessions.c.user_id == user_id))
     await conn.execute(delete(users).where(users.c.id == user_id))
 
 

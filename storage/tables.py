@@ -47,6 +47,19 @@ users = Table(
     Column("name", String(200), nullable=True),
     Column("current_workspace_id", String(40), ForeignKey("workspaces.id"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("password_hash", String(200), nullable=True),  # argon2id; NULL: cannot sign in
+    Column("is_admin", Boolean, nullable=False, default=False),  # the console's admin pages
+)
+
+# Console sign-ins: the cookie carries a random id (signed), only its SHA-256 is stored.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
 memberships = Table(

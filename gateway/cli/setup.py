@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from gateway.bootstrap import OWNER_EMAIL, another_key, base_url, bootstrap, try_it
+from gateway.bootstrap import (
+    OWNER_EMAIL,
+    another_key,
+    base_url,
+    bootstrap,
+    console_url,
+    try_it,
+)
 from gateway.cli.common import Run, database_command, json_option, settings
 from gateway.cli.output import as_json
 from storage import accounts
@@ -25,7 +32,8 @@ def migrate(json: bool) -> None:
 @database_command
 async def bootstrap_command(run: Run) -> None:
     """First run: when no developer key exists, create the plans free, pro and team, a Local
-    workspace, its owner and a key, printed once with lines to try it. Once any key exists,
+    workspace, its owner (a site admin of the console, with a one-time password) and a key,
+    printed once with lines to try it. Once any key exists,
     creates nothing and says how to make another key."""
     made = await bootstrap(run.conn, run.settings.server_secret)
     if made is None:
@@ -35,4 +43,5 @@ async def bootstrap_command(run: Run) -> None:
     url = base_url(run.settings.environ)
     fields = {"key_id": made.key_id, "user_id": made.user_id, "email": made.email}
     report = {"created": True, "key": made.key, **fields, "workspace_id": made.workspace_id}
-    run.show({**report, "base_url": url}, try_it(url, made.key))
+    console = {"console_url": console_url(url), "password": made.password}
+    run.show({**report, "base_url": url, **console}, try_it(url, made.key, made.password))

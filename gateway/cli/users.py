@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from domain import passwords
 from domain.accounts import is_email
 from gateway.cli.common import (
     NAME,
@@ -16,7 +19,7 @@ from gateway.cli.common import (
     user_id,
     workspace_row,
 )
-from storage import accounts, removals
+from storage import accounts, console, removals
 
 COLUMNS = ["id", "email", "name", "current_workspace_id", "created_at"]
 
@@ -90,3 +93,36 @@ async def user_delete(run: Run, user: str, force: bool) -> None:
     removed = [counted(n, name) for name, n in dependents.items() if n]
     text = f"deleted user {found}" + (f" and {', '.join(removed)}" if removed else "")
     run.show({"deleted": "user", "id": found, "removed": dependents}, text)
+
+
+def _password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@user.command("set-password")
+@click.argument("user")
+@database_command
+async def user_set_password(run: Run, user: str) -> None:
+    """Set the password USER signs in to the console (/console) with: the first line of
+    standard input, or typed twice at a prompt. Their console sessions end. Stored as an
+    argon2id hash."""
+    found = await user_id(run.conn, user)
+    password = _password()
+    refused = passwords.problem(password)
+    if refused is not None:
+        raise CliError(f"refused: {refused}")
+    await console.set_password(run.conn, found, passwords.hashed(password))
+    run.show({"user_id": found, "password_set": True}, f"password set for {user}")
+
+
+@user.command("set-admin")
+@click.argument("user")
+@click.option("--off", is_flag=True, help="Take the admin pages away instead.")
+@database_command
+async def user_set_admin(run: Run, user: str, off: bool) -> None:
+    """Let USER manage accounts in the console's admin pages (users, workspaces, members)."""
+    found = await user_id(run.conn, user)
+    await console.set_admin(run.conn, found, not off)
+    run.show({"user_id": found, "is_admin": not off}, f"{user} is {'not ' if off else ''}an admin")
