@@ -1,7 +1,7 @@
 // Forms marked data-api are sent as JSON with the page's CSRF token; an error is shown in the
 // page's alert region, a new key in its panel, otherwise the page goes where data-then says.
 (function () {
-  var token = document.querySelector('meta[name="csrf-token"]').content;
+  function token() { return document.querySelector('meta[name="csrf-token"]').content; }
   var problem = document.getElementById("problem");
   function show(message) { problem.textContent = message; problem.hidden = false; problem.focus(); }
   document.querySelectorAll("form[data-api]").forEach(function (form) {
@@ -16,7 +16,7 @@
       var method = form.dataset.method || "POST";
       var answer = await fetch(form.dataset.api, {
         method: method, credentials: "same-origin",
-        headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
+        headers: {"Content-Type": "application/json", "X-CSRF-Token": token()},
         body: method === "GET" || method === "DELETE" ? undefined : JSON.stringify(body)
       });
       if (!answer.ok) {
