@@ -59,7 +59,9 @@ async def _pages_or_next(
 ) -> None:
     """SwaggerUIMiddleware.__call__, skipping its router for a path it already let through."""
     through: set[Key] = self.__dict__.setdefault("_wmgw_through", set())
-    if scope["type"] == "http" and _key(scope) in through:
+    # Not http (the lifespan): on to the app, as Connexion does; the pages' router would
+    # answer the lifespan itself and the app's own would never run.
+    if scope["type"] != "http" or _key(scope) in through:
         await self.app(scope, receive, send)
         return
     swagger_ui._original_scope.set(dict(scope))  # noqa: SLF001
