@@ -46,6 +46,8 @@ check: $(STAMP)
 	$(BIN)/ruff check domain providers storage gateway handlers tests
 	$(BIN)/ruff format --check domain providers storage gateway handlers tests
 	$(BIN)/mypy domain providers storage gateway handlers
+	@# The pure rules and the translators are typed to the last value.
+	$(BIN)/mypy --strict domain providers
 
 ## LiteLLM proxy, the peer `make bench` measures beside the gateway, in its own virtualenv.
 PEER := bench/.peer/.installed

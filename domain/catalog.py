@@ -15,6 +15,7 @@ ALL_PLANS = "*"
 # What each capability lets a model serve, as the error names it.
 ENDPOINT_NAMES = {
     "chat": "chat completions",
+    "completions": "text completions",
     "images": "image generation",
     "video": "video generation",
     "transcription": "audio transcription",

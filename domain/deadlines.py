@@ -52,8 +52,8 @@ def deadlines_for(row: Mapping[str, Any], env: Mapping[str, str]) -> Deadlines:
     return replace(Deadlines(), **chosen)
 
 
-def _seconds(name: str, value: object) -> float:
+def _seconds(name: str, value: Any) -> float:
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     except (TypeError, ValueError):
         raise ValueError(f"deadline `{name}`: {value!r} is not a number of seconds") from None

@@ -19,7 +19,8 @@
         └── UpstreamTimeout            504     upstream_error          upstream_timeout
 
 Statuses and types follow what OpenAI sends, so every SDK raises the exception class its
-users already handle (docs/TRANSLATION.md lists them).
+users already handle (docs/TRANSLATION.md lists them). Apart from the tree, CatalogError stops
+the start of a gateway whose catalog file it could not serve.
 """
 
 from __future__ import annotations
@@ -181,3 +182,17 @@ class UpstreamUnavailable(UpstreamError):
 class UpstreamTimeout(UpstreamError):
     status = 504
     code = "upstream_timeout"
+
+
+class CatalogError(ValueError):
+    """A catalog file the gateway cannot serve (domain/catalog_checks.py): raised by the app
+    factory, so the server does not start; never an answer to a request."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        if len(problems) == 1:
+            message = f"{source}: {problems[0]}"
+        else:
+            message = f"{source} has {len(problems)} problems:\n  " + "\n  ".join(problems)
+        super().__init__(message)

@@ -177,7 +177,7 @@ class Job:
 def next_poll_delay(polls: int, interval: float, ceiling: float = 60.0) -> float:
     """Seconds until the next poll of a job after `polls` failed polls in a row: the
     interval, doubled per failure, up to `ceiling`."""
-    return min(ceiling, interval * (2 ** min(polls, 10)))
+    return min(ceiling, interval * 2.0 ** min(polls, 10))
 
 
 def poll_after_ms(job: Job, interval: float) -> int | None:

@@ -38,6 +38,7 @@ from providers.chunks import (
     usage_from,
     usage_payload,
 )
+from providers.served import CHAT
 
 ENDPOINT = "chat.completions"
 CHARS_PER_OUTPUT_TOKEN = 4  # for the progress a heartbeat records; the settle is exact
@@ -359,9 +360,7 @@ async def begin_chat(
     """Route the model (404/403) and admit what the request can cost (429). With the user's
     own key for the model's provider (BYOK), the request goes out with that key and draws on
     no limit."""
-    chain = candidates(
-        services, caller, body["model"], body.get("models") or (), "chat", ChatProvider
-    )
+    chain = candidates(services, caller, body["model"], body.get("models") or (), CHAT)
     first = chain[0]
     body = {name: value for name, value in body.items() if name != "models"}
     claim = chat_claim(body, first.model)

@@ -31,6 +31,7 @@ from gateway.tickets import Claim, Route
 from providers import legacy_completions as legacy
 from providers.base import ChatProvider, Chunk, TextCompletionProvider
 from providers.chunks import usage_from
+from providers.served import CHAT, COMPLETIONS
 
 ENDPOINT = "completions"
 PARALLEL_PROMPTS = 8  # chat calls in flight at once for one non-streamed list of prompts
@@ -192,17 +193,17 @@ def _source(
     endpoint, else translation through its chat API; 404 for a model with neither."""
     slug = body["model"]
     entry = services.catalog.lookup(slug, services.registry.configured, caller.plan)
-    native = services.registry.serving(entry.provider, TextCompletionProvider)
+    native = services.registry.serving(entry.provider, COMPLETIONS)
     if "completions" in entry.capabilities and native is not None:
-        passed = route(services, caller, slug, "completions", TextCompletionProvider)
+        passed = route(services, caller, slug, COMPLETIONS)
         return passed, PassThrough(passed.provider)
     if "chat" not in entry.capabilities:
         raise ModelNotSupported(slug, "text completions")
-    routed = route(services, caller, slug, "chat", ChatProvider)
+    routed = route(services, caller, slug, CHAT)
     # Only OpenAI's chat wire format returns log probabilities, and a provider with its own
     # completions endpoint speaks it (echo's chat would give none, but its one model has the
     # `completions` capability and never comes here).
-    speaks_openai = isinstance(routed.provider, TextCompletionProvider)
+    speaks_openai = native is not None
     legacy.check_translatable(body, logprobs=speaks_openai)
     legacy.prompts_of(body)  # a prompt the chat API cannot take is refused before admission
     return routed, Translated(routed.provider)

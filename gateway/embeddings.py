@@ -22,6 +22,7 @@ from gateway.routing import route
 from gateway.services import Services
 from gateway.tickets import Claim, Route, Ticket
 from providers.base import EmbeddingsProvider
+from providers.served import EMBEDDINGS
 
 ENDPOINT = "embeddings"
 
@@ -67,7 +68,7 @@ async def begin_embeddings(
 ) -> EmbeddingsRun:
     """Route the model (404/403) and admit what the input can cost (429); on the user's own
     upstream key (BYOK) it draws on no limit."""
-    routed = route(services, caller, body["model"], "embeddings", EmbeddingsProvider)
+    routed = route(services, caller, body["model"], EMBEDDINGS)
     claim = Claim(prompt_tokens=estimates.input_tokens(body.get("input")))
     where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
     ticket = await services.meter.admit(caller, where, claim, byok=routed.own_key)

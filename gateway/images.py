@@ -29,6 +29,7 @@ from gateway.routing import route
 from gateway.services import Services
 from gateway.tickets import Claim, Route, Ticket
 from providers.base import GeneratedImage, ImageProvider, ImageResult
+from providers.served import IMAGES
 
 ENDPOINT = "images.generations"
 IMAGE_OUTPUT_TOKENS = 8_000  # above the most GPT image models report for one image
@@ -134,7 +135,7 @@ async def begin_images(
     """Route the model (404/403), then reserve its images and messages (429). With the user's
     own key for the provider (BYOK), the request draws on no limit."""
     request = image_request(body)
-    routed = route(services, caller, body["model"], "images", ImageProvider)
+    routed = route(services, caller, body["model"], IMAGES)
     where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
     ticket = await services.meter.admit(caller, where, image_claim(request), byok=routed.own_key)
     return ImageRun(services, ticket, request, routed.model, routed.provider, links)

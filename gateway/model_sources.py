@@ -16,21 +16,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.catalog import ALL_PLANS, Catalog, ModelEntry
+from domain.catalog_checks import ModelRules
+from domain.provider_kinds import LOCAL_DISCOVERY, SHARED_DISCOVERY
 from gateway.list_sources import ListSource
 from gateway.local_models import LocalDiscovery
 from gateway.model_sync import SharedLists
 from gateway.settings import DiscoverySettings
-from providers.base import ModelLister
 from providers.registry import Registry
 
-SHARED = "openrouter"  # `discover: openrouter`: synced into the database for every process
-LOCAL = "openai"  # `discover: openai`: asked by each process
+SHARED = SHARED_DISCOVERY  # `discover: openrouter`: synced into the database for every process
+LOCAL = LOCAL_DISCOVERY  # `discover: openai`: asked by each process
+log = logging.getLogger("wmgw.models")
+SHOWN_LEFT_OUT = 5  # slugs a warning names, of the models a list brought that do not fit
 
 
 class ModelSources:
@@ -41,9 +45,11 @@ class ModelSources:
         engine: AsyncEngine,
         sources: Mapping[str, Sequence[ListSource]],
         settings: DiscoverySettings,
+        rules: ModelRules,
     ) -> None:
         self.base = base
         self.configured = configured
+        self.rules = rules  # what a model found at run time must fit, as catalog.yaml's do
         self.publish: Callable[[Catalog], None] = lambda catalog: None
         self.shared = SharedLists(
             engine, sources.get(SHARED, ()), settings.openrouter_sync_seconds, self._use_synced
@@ -77,12 +83,35 @@ class ModelSources:
     def _use_synced(self, entries: list[ModelEntry]) -> None:
         # A list whose provider is not configured serves nothing; left out, the models
         # configured by hand keep their entries, and a 404 names their own provider's setting.
-        self._synced = [entry for entry in entries if entry.provider in self.configured]
+        ready = [entry for entry in entries if entry.provider in self.configured]
+        self._synced = self._fitting(ready)
         self._rebuild()
 
     def _use_local(self, provider: str, entries: list[ModelEntry]) -> None:
-        self._local[provider] = entries
+        self._local[provider] = self._fitting(entries)
         self._rebuild()
+
+    def _fitting(self, entries: list[ModelEntry]) -> list[ModelEntry]:
+        """The models their provider's kind can serve; the others are left out with a warning
+        per provider (a list that changed at run time must not stop a running server)."""
+        fit, left_out = self.rules.fitting(entries)
+        by_provider: dict[str, list[str]] = {}
+        for entry in entries:
+            if entry.slug in left_out:
+                by_provider.setdefault(entry.provider, []).append(entry.slug)
+        for provider, slugs in by_provider.items():
+            shown = "; ".join(f"{slug}: {left_out[slug]}" for slug in slugs[:SHOWN_LEFT_OUT])
+            more = (
+                f"; and {len(slugs) - SHOWN_LEFT_OUT} more" if len(slugs) > SHOWN_LEFT_OUT else ""
+            )
+            log.warning(
+                "model list of %s: %d left out, as the catalog file would refuse them (%s%s)",
+                provider,
+                len(slugs),
+                shown,
+                more,
+            )
+        return fit
 
     def _rebuild(self) -> None:
         found = itertools.chain(self._synced, *self._local.values())
@@ -98,12 +127,9 @@ def list_sources(
         how = row.get("discover")
         if how is None or row["name"] not in registry.configured:
             continue
-        lister = registry.serving(row["name"], ModelLister)
-        if how not in found or lister is None:
-            raise ValueError(
-                f"provider {row['name']}: `discover: {how}` needs `openai` or `openrouter` "
-                "on an OpenAI-compatible provider"
-            )
+        lister = registry.lister(row["name"])
+        if how not in found or lister is None:  # refused by the catalog's check at start
+            raise ValueError(f"provider {row['name']}: `discover: {how}` cannot be served")
         plans = tuple(str(plan) for plan in row.get("plans") or [ALL_PLANS])
         found[how].append(ListSource(row["name"], lister, plans))
     return found

@@ -23,7 +23,6 @@ from gateway.routing import route
 from gateway.services import Services
 from gateway.tickets import Ticket
 from providers import sse
-from providers.base import ChatProvider
 from providers.responses_events import ResponseEvents, error_code, new_id, shell
 from providers.responses_translation import (
     chat_request,
@@ -31,6 +30,7 @@ from providers.responses_translation import (
     input_items,
     response_usage,
 )
+from providers.served import CHAT
 from storage import responses as stored_responses
 from storage.responses import StoredResponse
 
@@ -115,7 +115,7 @@ class ResponseTurn:
 async def begin_response(services: Services, caller: Caller, request: Json) -> ResponseTurn:
     """Check the model (404/403), find the previous response (400), translate the request
     (400 for what chat cannot express), then admit it like a chat request (429)."""
-    route(services, caller, request["model"], "chat", ChatProvider)
+    route(services, caller, request["model"], CHAT)
     conversation = [*await _history(services, caller, request), *input_items(request)]
     body = chat_request(request, conversation)
     run = await begin_chat(services, caller, body, endpoint=ENDPOINT)

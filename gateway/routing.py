@@ -14,6 +14,7 @@ from domain.errors import GatewayError, ModelNotSupported
 from gateway.attempts import Candidate, candidate
 from gateway.auth import Caller
 from gateway.services import Services
+from providers.served import Endpoint
 
 log = logging.getLogger("wmgw.routing")
 
@@ -27,16 +28,16 @@ class Routed(Generic[P]):
     own_key: bool  # the request goes out with the user's own key: it draws on no limit
 
 
-def route(
-    services: Services, caller: Caller, slug: str, capability: str, kind: type[P]
-) -> Routed[P]:
-    """The model `slug` for an endpoint needing `capability`, and its provider as a `kind`."""
-    model = services.catalog.route(slug, caller.plan, services.registry.configured, capability)
-    provider = services.registry.serving(model.provider, kind)
+def route(services: Services, caller: Caller, slug: str, endpoint: Endpoint[P]) -> Routed[P]:
+    """The model `slug` for `endpoint`, and its provider on that endpoint."""
+    capability = endpoint.capability
+    registry = services.registry
+    model = services.catalog.route(slug, caller.plan, registry.configured, capability)
+    provider = registry.serving(model.provider, endpoint)
     if provider is None:
         raise ModelNotSupported(slug, ENDPOINT_NAMES.get(capability, capability))
-    own = services.registry.with_user_key(model.provider, caller.own_key(model.provider))
-    if own is not None and isinstance(own, kind):
+    own = registry.with_user_key(model.provider, caller.own_key(model.provider), endpoint)
+    if own is not None:
         return Routed(model, own, own_key=True)
     return Routed(model, provider, own_key=False)
 
@@ -46,13 +47,12 @@ def candidates(
     caller: Caller,
     slug: str,
     fallbacks: Sequence[str],
-    capability: str,
-    kind: type[P],
+    endpoint: Endpoint[P],
 ) -> list[Candidate[P]]:
     """The request's model (its errors are the request's), then the fallbacks it named in
     `models`, then its catalog entry's: each once, and only those the workspace may use for
     this endpoint on the same bill (your own upstream key, or the gateway's)."""
-    first = route(services, caller, slug, capability, kind)
+    first = route(services, caller, slug, endpoint)
     chosen = [_candidate(services, first)]
     seen = {first.model.slug}
     for other in [*fallbacks, *first.model.fallbacks]:
@@ -60,7 +60,7 @@ def candidates(
             continue
         seen.add(other)
         try:
-            routed = route(services, caller, other, capability, kind)
+            routed = route(services, caller, other, endpoint)
         except GatewayError as refused:
             log.debug("fallback %s skipped for %s: %s", other, caller.request_id, refused.message)
             continue

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.catalog import Catalog
+from domain.catalog_checks import ModelRules
 from gateway.auth import Authenticator
 from gateway.breakers import Breakers, BreakerStore, DatabaseBreakers
-from gateway.catalog_file import load_catalog
+from gateway.catalog_file import check_catalog_file, load_catalog
 from gateway.image_store import ImageStore
 from gateway.metering import Meter
 from gateway.model_sources import ModelSources, list_sources
 from gateway.rate_limits import RateLimits, rate_limits_for
 from gateway.settings import Settings
 from providers.http_client import HttpClient
+from providers.kinds import CAPABILITIES
 from providers.proxies import Proxies
 from providers.registry import Registry, build_registry
 from providers.rows import missing_settings
@@ -80,6 +82,8 @@ def metering_writer(database_url: str) -> GroupCommit:
 
 def build_services(settings: Settings) -> Services:
     catalog_file = load_catalog(settings.catalog_path)
+    # A catalog its provider kinds cannot serve stops the start (CatalogError), naming the rows.
+    check_catalog_file(catalog_file, CAPABILITIES)
     engine = create_engine(settings.database_url)
     http = upstream_client(settings)
     writer = metering_writer(settings.database_url)
@@ -98,6 +102,7 @@ def build_services(settings: Settings) -> Services:
         engine,
         list_sources(catalog_file.provider_rows, registry),
         settings.discovery,
+        ModelRules.of(catalog_file.provider_rows, CAPABILITIES),
     )
     services = Services(
         settings=settings,

@@ -17,6 +17,7 @@ from gateway.services import Services
 from gateway.tickets import Claim, Route, Ticket
 from providers import sse
 from providers.base import TranscriptionProvider
+from providers.served import TRANSCRIPTIONS
 from providers.transcripts import TranscriptionRequest, TranscriptionResult, stream_events
 
 ENDPOINT = "audio.transcriptions"
@@ -71,7 +72,7 @@ def transcription_claim(form: Form) -> Claim:
 async def begin_transcription(services: Services, caller: Caller, form: Form) -> TranscriptionRun:
     """Route the model (404/403) and admit what the audio can cost (429)."""
     request = transcription_request(form)
-    routed = route(services, caller, request.model, "transcription", TranscriptionProvider)
+    routed = route(services, caller, request.model, TRANSCRIPTIONS)
     where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
     ticket = await services.meter.admit(
         caller, where, transcription_claim(form), byok=routed.own_key

@@ -46,6 +46,7 @@ from gateway.services import Services
 from gateway.settings import VideoSettings
 from gateway.tickets import Claim, Route, Ticket
 from providers.base import VideoProvider
+from providers.served import VIDEOS
 from storage import videos as store
 
 ENDPOINT = "videos"
@@ -60,7 +61,7 @@ def provider_named(services: Services, name: str) -> VideoProvider | None:
     """The gateway's own provider (never a user's key: the worker polls with it later)."""
     if name not in services.registry.configured:
         return None
-    return services.registry.serving(name, VideoProvider)
+    return services.registry.serving(name, VIDEOS)
 
 
 def new_job_row(
@@ -104,7 +105,7 @@ async def begin_video(
     """Route (404/403), check the fields (400), draw the seconds and record the job (429),
     and admit the request (429); the job is handed to the upstream when the run completes."""
     slug = str(body.get("model") or DEFAULT_MODEL)
-    model = route(services, caller, slug, "video", VideoProvider).model
+    model = route(services, caller, slug, VIDEOS).model
     provider = provider_named(services, model.provider)
     assert provider is not None  # route() found it serving videos
     spec = spec_from(body, reference)

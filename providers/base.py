@@ -1,11 +1,12 @@
-"""What providers offer the gateway: one runtime-checkable protocol per kind of endpoint, so
-the registry can tell whether a provider's wire format serves it (`Registry.serving`)."""
+"""What providers offer the gateway: one protocol per kind of endpoint. Which of them a
+provider's wire format serves is declared by its kind (providers/kinds.py), which hands the
+provider out under each (providers/served.py), so mypy checks that it has them."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from domain.catalog import ModelEntry
 from domain.images import ImageRequest
@@ -19,7 +20,6 @@ Chunk = dict[str, Any]
 PARTIAL_USAGE = "wmgw_partial_usage"
 
 
-@runtime_checkable
 class ChatProvider(Protocol):
     @property
     def name(self) -> str: ...
@@ -37,7 +37,6 @@ class ChatProvider(Protocol):
         ...
 
 
-@runtime_checkable
 class TextCompletionProvider(Protocol):
     """Serves OpenAI's legacy `POST /completions` itself: an OpenAI-compatible upstream (passed
     through) or the offline echo model. Chat providers without it are served by translation
@@ -58,7 +57,6 @@ class TextCompletionProvider(Protocol):
         ...
 
 
-@runtime_checkable
 class EmbeddingsProvider(Protocol):
     @property
     def name(self) -> str: ...
@@ -90,7 +88,6 @@ class ImageResult:
     completion_tokens: int = 0
 
 
-@runtime_checkable
 class ImageProvider(Protocol):
     @property
     def name(self) -> str: ...
@@ -102,7 +99,6 @@ class ImageProvider(Protocol):
         ...
 
 
-@runtime_checkable
 class TranscriptionProvider(Protocol):
     @property
     def name(self) -> str: ...
@@ -115,7 +111,6 @@ class TranscriptionProvider(Protocol):
         ...
 
 
-@runtime_checkable
 class VideoProvider(Protocol):
     """OpenAI's videos API: a job created at once, polled until done, then downloaded."""
 
@@ -135,7 +130,6 @@ class VideoProvider(Protocol):
         ...
 
 
-@runtime_checkable
 class ModelLister(Protocol):
     """An upstream that lists its own models (`GET /models`): the gateway discovers them
     (gateway/model_sources.py)."""

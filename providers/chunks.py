@@ -67,8 +67,9 @@ class ToolCallRepair:
     @staticmethod
     def _index(known: dict[int, str], call: dict[str, Any]) -> int:
         """Upstreams that omit `index` start a call with an id and continue it without."""
-        if isinstance(call.get("index"), int):
-            return call["index"]
+        index = call.get("index")
+        if isinstance(index, int):
+            return index
         call_id = call.get("id")
         for index, seen_id in known.items():
             if call_id is not None and str(call_id) == seen_id:

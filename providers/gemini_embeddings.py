@@ -74,9 +74,10 @@ def prompt_tokens(answers: Sequence[Any]) -> int | None:
         else None
         for answer in answers
     ]
-    if not all(isinstance(count, int) for count in counts):
+    reported = [count for count in counts if isinstance(count, int)]
+    if len(reported) != len(counts):
         return None
-    return sum(counts)  # type: ignore[arg-type]
+    return sum(reported)
 
 
 def answer_of(answers: Sequence[Any], sizes: Sequence[int]) -> JSON:

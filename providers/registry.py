@@ -1,78 +1,60 @@
-"""Providers by name, built from the catalog's provider rows. A new OpenAI-compatible upstream
-is a new row; a new wire format is a new entry in KINDS: the `build(row, env, client)` function
-of its module, imported only when a row of that kind is configured."""
+"""Providers by name, built from the catalog's provider rows by their kind (providers/kinds.py):
+each as a typed handle per endpoint, so a lookup for an endpoint returns that endpoint's
+protocol, or None where the provider's wire format has no such endpoint."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar, cast
+from typing import TypeVar
 
 from domain.deadlines import Deadlines
 from domain.upstream_policy import UpstreamPolicy, policy_of
-from providers.base import ChatProvider
+from providers.base import ModelLister
 from providers.http_client import HttpClient, Timeouts
+from providers.kinds import KINDS
 from providers.rows import Row, is_configured
+from providers.served import Endpoint, Served
 
 P = TypeVar("P")
-Build = Callable[[Row, Mapping[str, str], HttpClient], ChatProvider]
-
-KINDS: dict[str, str] = {
-    "echo": "providers.echo",
-    "openai_compatible": "providers.openai_compatible",
-    "anthropic": "providers.anthropic",
-    "gemini": "providers.gemini",
-    "replicate": "providers.replicate",
-}
 
 
-def builder(kind: str) -> Build:
-    build: Build = importlib.import_module(KINDS[kind]).build
-    return build
-
-
-class KeyedProvider(ChatProvider, Protocol):
-    def with_api_key(self, api_key: str) -> ChatProvider: ...
+class KindMismatch(RuntimeError):
+    """A kind's `serve` handed out other endpoints than its capabilities declare: a bug in
+    providers/kinds.py, found when the app starts rather than by a request."""
 
 
 @dataclass(frozen=True)
 class Registry:
-    providers: Mapping[str, ChatProvider] = field(default_factory=dict)
-    byok: frozenset[str] = frozenset()  # providers whose rows say `byok: true`
+    served: Mapping[str, Served] = field(default_factory=dict)
     policies: Mapping[str, UpstreamPolicy] = field(default_factory=dict)
-    # Whether a provider class serves a protocol: see `serving`.
-    _serves: dict[tuple[type, type], bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def configured(self) -> frozenset[str]:
-        return frozenset(self.providers)
-
-    def get(self, name: str) -> ChatProvider:
-        return self.providers[name]
+        return frozenset(self.served)
 
     def policy(self, name: str) -> UpstreamPolicy:
         """The provider's deadlines, retries and circuit breaker settings."""
         return self.policies.get(name) or UpstreamPolicy()
 
-    def serving(self, name: str, kind: type[P]) -> P | None:
-        """The provider as a `kind` (a runtime-checkable protocol of providers.base, such as
-        ImageProvider), or None when its wire format has no such endpoint."""
-        provider = self.providers[name]
-        # isinstance against a runtime-checkable protocol walks its members (about 30 µs);
-        # a provider's class never changes, so the answer is kept per class.
-        key = (type(provider), kind)
-        serves = self._serves.get(key)
-        if serves is None:
-            serves = self._serves[key] = isinstance(provider, kind)
-        return cast(P, provider) if serves else None
+    def serving(self, name: str, endpoint: Endpoint[P]) -> P | None:
+        """The configured provider `name` on `endpoint`, or None when it serves no such
+        endpoint (or is not configured)."""
+        served = self.served.get(name)
+        return None if served is None else endpoint.pick(served)
 
-    def with_user_key(self, name: str, api_key: str | None) -> ChatProvider | None:
-        """The provider calling out with a user's own key, where the provider allows it."""
-        if api_key is None or name not in self.byok:
+    def with_user_key(self, name: str, api_key: str | None, endpoint: Endpoint[P]) -> P | None:
+        """The provider calling out with a user's own key on `endpoint`, where its row allows
+        it (`byok: true`)."""
+        served = self.served.get(name)
+        if api_key is None or served is None or served.with_user_key is None:
             return None
-        provider = self.providers[name]
-        return cast(KeyedProvider, provider).with_api_key(api_key)
+        return endpoint.pick(served.with_user_key(api_key))
+
+    def lister(self, name: str) -> ModelLister | None:
+        """The provider's own model list (`GET /models`), where its kind has one."""
+        served = self.served.get(name)
+        return None if served is None else served.models
 
 
 def http_timeouts(deadlines: Deadlines) -> Timeouts:
@@ -87,16 +69,36 @@ def http_timeouts(deadlines: Deadlines) -> Timeouts:
     )
 
 
+def serve_row(row: Row, env: Mapping[str, str], client: HttpClient) -> Served:
+    """A row built by its kind, checked against what the kind declares."""
+    kind = KINDS[row["kind"]]
+    served = kind.serve(row, env, client)
+    declared = kind.capabilities
+    expected = declared.row_endpoints(row)
+    listing = served.models is not None
+    keyed = served.with_user_key is not None
+    if (
+        served.endpoints() != expected
+        or listing != declared.model_lists
+        or keyed != (declared.user_keys and bool(row.get("byok")))
+    ):
+        raise KindMismatch(
+            f"kind {row['kind']} declares {sorted(expected)} (lists models: "
+            f"{declared.model_lists}, user keys: {declared.user_keys}) but serves "
+            f"{sorted(served.endpoints())} (lists models: {listing}, user keys: {keyed})"
+        )
+    return served
+
+
 def build_registry(rows: Sequence[Row], env: Mapping[str, str], client: HttpClient) -> Registry:
     ready = [row for row in rows if is_configured(row, env)]
     policies = {row["name"]: policy_of(row, env) for row in ready}
     return Registry(
         {
-            row["name"]: builder(row["kind"])(
+            row["name"]: serve_row(
                 row, env, client.with_timeouts(http_timeouts(policies[row["name"]].deadlines))
             )
             for row in ready
         },
-        byok=frozenset(row["name"] for row in ready if row.get("byok")),
         policies=policies,
     )

@@ -160,9 +160,10 @@ class Replicate:
             raise UpstreamError("The upstream prediction succeeded without any image.")
         return [await image_http.fetch_image(link, self.fetch_allow) for link in urls]
 
-    async def _until_done(self, prediction: Any, deadline: float) -> JSON:
-        if not isinstance(prediction, dict) or not isinstance(prediction.get("id"), str):
+    async def _until_done(self, created: Any, deadline: float) -> JSON:
+        if not isinstance(created, dict) or not isinstance(created.get("id"), str):
             raise UpstreamError("The upstream provider sent a malformed prediction.")
+        prediction: JSON = created
         try:
             while prediction.get("status") not in TERMINAL:
                 if time.monotonic() >= deadline:
