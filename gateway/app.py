@@ -21,6 +21,7 @@ from connexion.utils import get_function_from_name
 from starlette.types import ASGIApp
 
 from domain.charges import SHUTDOWN
+from domain.errors import CatalogError
 from gateway import body_limits, error_responses
 from gateway.connexion_routes import remember_routes
 from gateway.connexion_speed import decorate_handlers_once
@@ -156,5 +157,9 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
 
 
 def create_app_from_env() -> ASGIApp:
-    """Entry point for uvicorn/gunicorn (`--factory`)."""
-    return create_app(Settings.from_env())
+    """Entry point for uvicorn/gunicorn (`--factory`). A catalog that cannot be served stops
+    the start with its message alone, not under a traceback."""
+    try:
+        return create_app(Settings.from_env())
+    except CatalogError as exc:
+        raise SystemExit(f"wmgw: {exc}") from None

@@ -256,3 +256,19 @@ def test_a_listed_model_its_provider_cannot_serve_is_left_out_with_a_warning(
     [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert "model list of openrouter: 1 left out" in warning
     assert "google/gemini-2.5-flash-image: capability `images`" in warning
+
+
+def test_the_server_entry_point_stops_with_the_message_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` and `make serve` start through create_app_from_env: a bad catalog ends the
+    start with one line naming the row, not a traceback."""
+    from gateway.app import create_app_from_env
+
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("providers:\n  - name: bad\n    kind: nosuch\nmodels: []\n")
+    monkeypatch.setenv("WMGW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WMGW_CATALOG", str(catalog))
+    with pytest.raises(SystemExit) as stopped:
+        create_app_from_env()
+    assert str(stopped.value).startswith(f"wmgw: {catalog}: provider `bad`: unknown kind")
