@@ -24,6 +24,9 @@ PLAN_LIMITS = (
     "key_tpm_limit",
 )
 FORCE_REMEDY = "delete them too with --force"
+RENEWALS = ("monthly", "none")  # of pools: each UTC month, or never
+# When the database refuses a change the checks let through: another change came meanwhile.
+CHANGED_MEANWHILE = "the change conflicts with what the database holds now; try again"
 
 
 async def user_row(conn: AsyncConnection, id_or_email: str) -> dict[str, Any]:

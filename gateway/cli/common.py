@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain import keys
 from domain.errors import GatewayError
 from domain.ratelimit import MAX_LIMIT
-from gateway.accounts_admin import counted, plan_row, user_id, workspace_row
+from gateway.accounts_admin import (
+    CHANGED_MEANWHILE,
+    counted,
+    plan_row,
+    user_id,
+    workspace_row,
+)
 from gateway.cli.output import as_json, picked, table
 from gateway.settings import Settings
 from storage import accounts
@@ -135,7 +141,7 @@ async def _in_transaction(
     except IntegrityError:
         # The checks before each change name the usual conflicts; this is one that appeared
         # meanwhile (another command or the gateway changed the same rows).
-        raise CliError("the change conflicts with what the database holds now; try again") from None
+        raise CliError(CHANGED_MEANWHILE) from None
     except GatewayError as refused:  # a rule of gateway/accounts_admin.py, in the same words
         raise CliError(refused.message) from None
     finally:

@@ -8,10 +8,10 @@ import click
 
 from domain.quota import pool_period
 from gateway import accounts_admin
+from gateway.accounts_admin import RENEWALS
 from gateway.cli.common import COUNT, NAME, Run, database_command
 from storage import pools
 
-RENEWALS = ("monthly", "none")
 COLUMNS = ["id", "name", "messages", "renewal", "workspaces", "used", "reserved", "remaining"]
 
 
