@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.accounts import is_email
 from domain.errors import Conflict, InvalidRequest, NotFound
+from domain.quota import pool_period
 from storage import accounts, members, pools, removals, videos
 
 # What `change_plan` can change, each written by its own storage function.
@@ -256,3 +257,8 @@ async def attach(conn: AsyncConnection, pool: str | None, workspace_ids: list[st
         await workspace_row(conn, workspace_id)
         await pools.attach(conn, found, workspace_id)
     return found
+
+
+async def pools_listed(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Every pool with its workspaces and what it has used and left in its current period."""
+    return await pools.listing(conn, {renewal: pool_period(renewal) for renewal in RENEWALS})

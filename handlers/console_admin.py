@@ -12,11 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import Conflict, PermissionDenied
-from domain.quota import pool_period
 from gateway import accounts_admin
 from gateway.accounts_admin import PLAN_LIMITS
 from gateway.console import Console
-from storage import accounts, members, pools
+from storage import accounts, members
 from storage.console import Session
 
 ADMINS_ONLY = "Only site admins can manage accounts (`wmgw user set-admin` makes one)."
@@ -203,15 +202,8 @@ async def _plan(conn: AsyncConnection, name: str) -> dict[str, Any]:
     return {k: row[k] for k in PLAN_FIELDS}
 
 
-async def pool_rows(conn: AsyncConnection) -> list[dict[str, Any]]:
-    """Every pool with what it has used and left in its current period."""
-    return await pools.listing(
-        conn, {renewal: pool_period(renewal) for renewal in accounts_admin.RENEWALS}
-    )
-
-
 async def _pool(conn: AsyncConnection, pool_id: str) -> dict[str, Any]:
-    [row] = [p for p in await pool_rows(conn) if p["id"] == pool_id]
+    [row] = [p for p in await accounts_admin.pools_listed(conn) if p["id"] == pool_id]
     return {k: row[k] for k in POOL_FIELDS}
 
 

@@ -6,11 +6,8 @@ from typing import Any
 
 import click
 
-from domain.quota import pool_period
 from gateway import accounts_admin
-from gateway.accounts_admin import RENEWALS
 from gateway.cli.common import COUNT, NAME, Run, database_command
-from storage import pools
 
 COLUMNS = ["id", "name", "messages", "renewal", "workspaces", "used", "reserved", "remaining"]
 
@@ -21,8 +18,7 @@ def pool() -> None:
 
 
 async def _listed(run: Run) -> list[dict[str, Any]]:
-    periods = {renewal: pool_period(renewal) for renewal in RENEWALS}
-    return await pools.listing(run.conn, periods)
+    return await accounts_admin.pools_listed(run.conn)
 
 
 async def _show(run: Run, pool_id: str, text: str | None = None) -> None:
