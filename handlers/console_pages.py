@@ -7,13 +7,13 @@ from typing import Any
 
 from starlette.responses import RedirectResponse, Response
 
-from domain.quota import pool_period
+from gateway import accounts_admin
 from gateway.console import Console
 from gateway.console.chart import HEIGHT, WIDTH, bars
 from gateway.console.own_keys import last_four
 from gateway.console.pages import base_url, current_request, render, to_sign_in
 from gateway.console.views import usage_of, user_keys, workspaces_of
-from storage import accounts, members, pools, provider_keys
+from storage import accounts, members, provider_keys
 
 BYOK_PROVIDER = "openrouter"
 
@@ -102,8 +102,6 @@ async def admin_page(console: Console) -> Response:
             "workspaces": await accounts.list_workspaces(conn),
             "memberships": await members.list_members(conn),
             "plans": await accounts.list_plans(conn),
-            "pools": await pools.listing(
-                conn, {renewal: pool_period(renewal) for renewal in ("monthly", "none")}
-            ),
+            "pools": await accounts_admin.pools_listed(conn),
         }
     return render(console, "admin.html", session, title="Admin", **data)

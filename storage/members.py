@@ -47,6 +47,16 @@ async def role_of(conn: AsyncConnection, user_id: str, workspace_id: str) -> str
     return None if role is None else str(role)
 
 
+async def set_role(conn: AsyncConnection, user_id: str, workspace_id: str, role: str) -> bool:
+    """Change what the user is to the workspace; False when they are not a member of it."""
+    changed = await conn.execute(
+        update(memberships)
+        .where(memberships.c.user_id == user_id, memberships.c.workspace_id == workspace_id)
+        .values(role=role)
+    )
+    return bool(changed.rowcount == 1)
+
+
 async def remove_member(conn: AsyncConnection, user_id: str, workspace_id: str) -> bool:
     """Take the user out of the workspace; False when they were not in it."""
     removed = await conn.execute(

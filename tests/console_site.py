@@ -67,7 +67,7 @@ def page_token(client: httpx.Client, path: str) -> str:
 
 @contextmanager
 def console_site(data_dir: Path) -> Iterator[ConsoleSite]:
-    with site_on(data_dir) as site:
+    with site_on(data_dir, {"WMGW_VALIDATE_RESPONSES": "1"}) as site:
         wmgw = site.wmgw
         made = wmgw.json("bootstrap")
         WATCH.remember(made["password"])

@@ -169,3 +169,13 @@ def test_members_are_listed_and_removed_and_the_current_workspace_follows(site: 
         f"wmgw: {ana.email} is not a member of {other}"
     )
     assert site.wmgw("member", "list", "--workspace", other) == "(none)"
+
+
+def test_a_members_role_is_changed_and_a_stranger_has_none_to_change(site: Site) -> None:
+    ana = team(site)
+    changed = site.wmgw.json("member", "set-role", ana.email, ana.workspace, "member")
+    assert (changed["email"], changed["role"]) == (ana.email, "member")
+    other = site.wmgw("workspace", "create", "Elsewhere", "--plan", ana.plan)
+    assert site.wmgw.refusal("member", "set-role", ana.email, other, "owner") == (
+        f"wmgw: {ana.email} is not a member of {other}"
+    )

@@ -5,6 +5,7 @@ the page's token is refused. Each page's screenshot is written under the test's 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -112,6 +113,19 @@ def test_every_page_renders_for_the_owner(page: object, console: ConsoleSite, sh
     page.goto("/console/workspaces")  # type: ignore[attr-defined]
     assert page.locator("svg rect.bar").count() == 30  # type: ignore[attr-defined]
     assert "writingmate/echo" in page.locator("main").text_content()  # type: ignore[attr-defined]
+
+
+def test_an_admin_changes_a_plans_limit_in_its_row(page: object, console: ConsoleSite) -> None:
+    sign_in(page, OWNER)
+    page.goto("/console/admin")  # type: ignore[attr-defined]
+    page.get_by_label("Messages a day for pro", exact=True).fill("42")  # type: ignore[attr-defined]
+    with page.expect_navigation():  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Save pro").click()  # type: ignore[attr-defined]
+    assert page.get_by_label("Messages a day for pro", exact=True).input_value() == "42"  # type: ignore[attr-defined]
+    assert page.get_by_label("Images a day for pro", exact=True).input_value() == ""  # type: ignore[attr-defined]
+    plans = json.loads(wmgw_beside(console, "plan", "list", "--json"))
+    [pro] = [p for p in plans if p["name"] == "pro"]
+    assert (pro["daily_message_limit"], pro["daily_image_limit"]) == (42, None)
 
 
 def test_a_member_cannot_reach_the_admin_pages(page: object, console: ConsoleSite) -> None:

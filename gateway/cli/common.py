@@ -1,5 +1,6 @@
 """What every `wmgw` command shares: its transaction, its output, its error, and the lookups
-that turn what an operator types (an email, a workspace id, a key) into rows."""
+that turn what an operator types (an email, a workspace id, a key) into rows (those the console
+shares live in gateway/accounts_admin.py; their refusals are printed as CLI errors)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import keys
+from domain.errors import GatewayError
 from domain.ratelimit import MAX_LIMIT
+from gateway.accounts_admin import (
+    CHANGED_MEANWHILE,
+    counted,
+    plan_row,
+    user_id,
+    workspace_row,
+)
 from gateway.cli.output import as_json, picked, table
 from gateway.settings import Settings
 from storage import accounts
@@ -132,30 +141,11 @@ async def _in_transaction(
     except IntegrityError:
         # The checks before each change name the usual conflicts; this is one that appeared
         # meanwhile (another command or the gateway changed the same rows).
-        raise CliError("the change conflicts with what the database holds now; try again") from None
+        raise CliError(CHANGED_MEANWHILE) from None
+    except GatewayError as refused:  # a rule of gateway/accounts_admin.py, in the same words
+        raise CliError(refused.message) from None
     finally:
         await engine.dispose()
-
-
-async def user_id(conn: AsyncConnection, id_or_email: str) -> str:
-    user = await accounts.find_user(conn, id_or_email)
-    if user is None:
-        raise CliError(f"no user {id_or_email!r} (`wmgw user list` shows them)")
-    return str(user["id"])
-
-
-async def workspace_row(conn: AsyncConnection, workspace_id: str) -> dict[str, Any]:
-    found = await accounts.find_workspace(conn, workspace_id)
-    if found is None:
-        raise CliError(f"no workspace {workspace_id!r} (`wmgw workspace list` shows them)")
-    return found
-
-
-async def plan_row(conn: AsyncConnection, name: str) -> dict[str, Any]:
-    found = await accounts.find_plan(conn, name)
-    if found is None:
-        raise CliError(f"no plan {name!r} (`wmgw plan list` shows them)")
-    return found
 
 
 async def key_row(conn: AsyncConnection, id_or_key: str) -> dict[str, Any]:
@@ -185,17 +175,4 @@ def rate_limit_options(omitted: str) -> Callable[[Callable[..., Any]], Callable[
     return decorate
 
 
-def refused_while_used(what: str, dependents: Mapping[str, int], remedy: str) -> CliError:
-    """`user ana@x.test still has 2 keys and 1 membership: ...`"""
-    listed = ", ".join(counted(n, name) for name, n in dependents.items() if n)
-    return CliError(f"{what} still has {listed}: {remedy}")
-
-
-def counted(n: int, plural: str) -> str:
-    """`2 stored responses`, `1 stored response` (from `stored_responses`)."""
-    words = plural.replace("_", " ")
-    return f"{n} {words.removesuffix('s') if n == 1 else words}"
-
-
-def in_use(dependents: Mapping[str, int]) -> bool:
-    return any(dependents.values())
+__all__ = ["counted", "plan_row", "user_id", "workspace_row"]  # re-exported

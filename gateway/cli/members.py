@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from domain.accounts import ROLES
-from gateway.cli.common import CliError, Run, database_command, user_id, workspace_row
-from storage import accounts, members
+from gateway import accounts_admin
+from gateway.cli.common import Run, database_command, user_id, workspace_row
+from storage import members
 
 COLUMNS = ["workspace_id", "workspace_name", "user_id", "email", "role", "current", "created_at"]
 
@@ -30,12 +31,19 @@ def member() -> None:
 async def member_add(run: Run, user: str, workspace_id: str, role: str) -> None:
     """Add USER (id or email) to WORKSPACE; it becomes their current workspace if they had
     none."""
-    found = await user_id(run.conn, user)
-    await workspace_row(run.conn, workspace_id)
-    already = await members.role_of(run.conn, found, workspace_id)
-    if already is not None:
-        raise CliError(f"{user} is already a member of {workspace_id} (as {already})")
-    await accounts.add_member(run.conn, found, workspace_id, role)
+    found = await accounts_admin.add_member(run.conn, user, workspace_id, role)
+    [row] = await members.list_members(run.conn, workspace_id, found)
+    run.show({column: row[column] for column in COLUMNS})
+
+
+@member.command("set-role")
+@click.argument("user")
+@click.argument("workspace_id", metavar="WORKSPACE")
+@click.argument("role", type=click.Choice(ROLES))
+@database_command
+async def member_set_role(run: Run, user: str, workspace_id: str, role: str) -> None:
+    """Make USER (id or email) ROLE of WORKSPACE."""
+    found = await accounts_admin.set_role(run.conn, user, workspace_id, role)
     [row] = await members.list_members(run.conn, workspace_id, found)
     run.show({column: row[column] for column in COLUMNS})
 
@@ -60,11 +68,7 @@ async def member_remove(run: Run, user: str, workspace_id: str) -> None:
     """Take USER out of WORKSPACE. If it was their current workspace, another of theirs (the
     oldest membership) becomes current, or none: then their keys work nowhere until they get
     one."""
-    found = await user_id(run.conn, user)
-    await workspace_row(run.conn, workspace_id)
-    if not await members.remove_member(run.conn, found, workspace_id):
-        raise CliError(f"{user} is not a member of {workspace_id}")
-    current = await members.current_workspace(run.conn, found)
+    found, current = await accounts_admin.remove_member(run.conn, user, workspace_id)
     text = f"removed {user} from {workspace_id}; their current workspace is {current or 'none'}"
     report = {"removed": "membership", "user_id": found, "workspace_id": workspace_id}
     run.show({**report, "current_workspace_id": current}, text)

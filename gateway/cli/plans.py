@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import click
 
+from gateway import accounts_admin
 from gateway.cli.common import (
     COUNT,
     PLAN_NAME,
-    CliError,
     Run,
     counted,
     database_command,
     plan_row,
     rate_limit_options,
 )
-from storage import accounts, removals, videos
+from storage import accounts
 
 COLUMNS = [
     "name",
@@ -52,11 +52,8 @@ async def plan_create(
     run: Run, name: str, daily_messages: int | None, daily_images: int | None
 ) -> None:
     """Create the plan NAME; prints its name."""
-    if await accounts.find_plan(run.conn, name):
-        raise CliError(f"a plan named {name!r} exists already")
-    await accounts.create_plan(run.conn, name, daily_messages)
-    if daily_images is not None:
-        await accounts.set_plan_image_limit(run.conn, name, daily_images)
+    limits = {"daily_message_limit": daily_messages, "daily_image_limit": daily_images}
+    await accounts_admin.create_plan(run.conn, name, limits)
     await _show(run, name, text=name)
 
 
@@ -75,8 +72,7 @@ async def plan_list(run: Run) -> None:
 @database_command
 async def plan_set_limit(run: Run, name: str, daily_messages: int | None) -> None:
     """Change the daily message limit of the plan NAME."""
-    await plan_row(run.conn, name)
-    await accounts.set_plan_limit(run.conn, name, daily_messages)
+    await accounts_admin.change_plan(run.conn, name, {"daily_message_limit": daily_messages})
     await _show(run, name)
 
 
@@ -88,8 +84,7 @@ async def plan_set_limit(run: Run, name: str, daily_messages: int | None) -> Non
 @database_command
 async def plan_set_image_limit(run: Run, name: str, daily_images: int | None) -> None:
     """Change the daily image limit of the plan NAME."""
-    await plan_row(run.conn, name)
-    await accounts.set_plan_image_limit(run.conn, name, daily_images)
+    await accounts_admin.change_plan(run.conn, name, {"daily_image_limit": daily_images})
     await _show(run, name)
 
 
@@ -101,8 +96,7 @@ async def plan_set_image_limit(run: Run, name: str, daily_images: int | None) ->
 @database_command
 async def plan_set_video_seconds(run: Run, name: str, monthly: int | None) -> None:
     """Change the video seconds a workspace on the plan NAME gets each month."""
-    await plan_row(run.conn, name)
-    await videos.set_monthly_grant(run.conn, name, monthly)
+    await accounts_admin.change_plan(run.conn, name, {"monthly_video_seconds": monthly})
     await _show(run, name)
 
 
@@ -113,8 +107,7 @@ async def plan_set_video_seconds(run: Run, name: str, monthly: int | None) -> No
 async def plan_set_key_limits(run: Run, name: str, rpm: int | None, tpm: int | None) -> None:
     """The rate limits of the keys (in workspaces on the plan NAME) that have none of their
     own."""
-    await plan_row(run.conn, name)
-    await accounts.set_plan_key_limits(run.conn, name, rpm, tpm)
+    await accounts_admin.change_plan(run.conn, name, {"key_rpm_limit": rpm, "key_tpm_limit": tpm})
     await _show(run, name)
 
 
@@ -131,25 +124,8 @@ async def plan_set_key_limits(run: Run, name: str, rpm: int | None, tpm: int | N
 async def plan_delete(run: Run, name: str, move_to: str | None, force: bool) -> None:
     """Delete the plan NAME. Refused while workspaces are on it, unless --move-to or --force
     says what becomes of them."""
-    await plan_row(run.conn, name)
-    on_it = await removals.workspaces_on(run.conn, name)
-    moved, deleted = [], []
-    if on_it and move_to is not None:
-        if move_to == name:
-            raise CliError("--move-to names the plan being deleted")
-        await plan_row(run.conn, move_to)
-        await removals.move_workspaces(run.conn, name, move_to)
-        moved = on_it
-    elif on_it and force:
-        for workspace_id in on_it:
-            await removals.delete_workspace(run.conn, workspace_id)
-        deleted = on_it
-    elif on_it:
-        raise CliError(
-            f"plan {name!r} still has {counted(len(on_it), 'workspaces')} "
-            f"({', '.join(on_it)}): move them with --move-to PLAN, or delete them with --force"
-        )
-    await removals.delete_plan(run.conn, name)
+    done = await accounts_admin.delete_plan(run.conn, name, move_to, force)
+    moved, deleted = done.moved, done.deleted
     lines = [f"deleted plan {name}"]
     if moved:
         lines.append(f"{counted(len(moved), 'workspaces')} moved to {move_to}: {', '.join(moved)}")

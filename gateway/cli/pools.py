@@ -6,11 +6,9 @@ from typing import Any
 
 import click
 
-from domain.quota import pool_period
-from gateway.cli.common import COUNT, NAME, CliError, Run, database_command, workspace_row
-from storage import pools
+from gateway import accounts_admin
+from gateway.cli.common import COUNT, NAME, Run, database_command
 
-RENEWALS = ("monthly", "none")
 COLUMNS = ["id", "name", "messages", "renewal", "workspaces", "used", "reserved", "remaining"]
 
 
@@ -19,16 +17,8 @@ def pool() -> None:
     """Message pools shared by workspaces, on top of their daily limits."""
 
 
-async def _pool_id(run: Run, id_or_name: str) -> str:
-    found = await pools.find(run.conn, id_or_name)
-    if found is None:
-        raise CliError(f"no pool {id_or_name!r} (`wmgw pool list` shows them)")
-    return str(found["id"])
-
-
 async def _listed(run: Run) -> list[dict[str, Any]]:
-    periods = {renewal: pool_period(renewal) for renewal in RENEWALS}
-    return await pools.listing(run.conn, periods)
+    return await accounts_admin.pools_listed(run.conn)
 
 
 async def _show(run: Run, pool_id: str, text: str | None = None) -> None:
@@ -43,9 +33,8 @@ async def _show(run: Run, pool_id: str, text: str | None = None) -> None:
 @database_command
 async def pool_create(run: Run, name: str, messages: int, monthly: bool) -> None:
     """Create the pool NAME; prints its id."""
-    if await pools.find(run.conn, name) is not None:
-        raise CliError(f"a pool named {name!r} exists already")
-    pool_id = await pools.create(run.conn, name, messages, "monthly" if monthly else "none")
+    renewal = "monthly" if monthly else "none"
+    pool_id = await accounts_admin.create_pool(run.conn, name, messages, renewal)
     await _show(run, pool_id, text=pool_id)
 
 
@@ -55,8 +44,7 @@ async def pool_create(run: Run, name: str, messages: int, monthly: bool) -> None
 @database_command
 async def pool_resize(run: Run, pool_ref: str, messages: int) -> None:
     """Change the size of POOL (its id or name)."""
-    pool_id = await _pool_id(run, pool_ref)
-    await pools.resize(run.conn, pool_id, messages)
+    pool_id = await accounts_admin.resize_pool(run.conn, pool_ref, messages)
     await _show(run, pool_id)
 
 
@@ -66,10 +54,8 @@ async def pool_resize(run: Run, pool_ref: str, messages: int) -> None:
 @database_command
 async def pool_attach(run: Run, pool_ref: str, workspaces: tuple[str, ...]) -> None:
     """Make each WORKSPACE draw on POOL (its id or name)."""
-    pool_id = await _pool_id(run, pool_ref)
-    for workspace_id in workspaces:
-        await workspace_row(run.conn, workspace_id)
-        await pools.attach(run.conn, pool_id, workspace_id)
+    pool_id = await accounts_admin.attach(run.conn, pool_ref, list(workspaces))
+    assert pool_id is not None
     await _show(run, pool_id)
 
 
@@ -78,9 +64,7 @@ async def pool_attach(run: Run, pool_ref: str, workspaces: tuple[str, ...]) -> N
 @database_command
 async def pool_detach(run: Run, workspaces: tuple[str, ...]) -> None:
     """Make each WORKSPACE draw on no pool."""
-    for workspace_id in workspaces:
-        await workspace_row(run.conn, workspace_id)
-        await pools.attach(run.conn, None, workspace_id)
+    await accounts_admin.attach(run.conn, None, list(workspaces))
     run.show([{"workspace_id": w, "pool_id": None} for w in workspaces])
 
 

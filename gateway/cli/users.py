@@ -7,19 +7,17 @@ import sys
 import click
 
 from domain import passwords
-from domain.accounts import is_email
+from gateway import accounts_admin
 from gateway.cli.common import (
     NAME,
     CliError,
     Run,
     counted,
     database_command,
-    in_use,
-    refused_while_used,
     user_id,
     workspace_row,
 )
-from storage import accounts, console, removals
+from storage import accounts, console
 
 COLUMNS = ["id", "email", "name", "current_workspace_id", "created_at"]
 
@@ -41,16 +39,7 @@ async def _show(run: Run, id_or_email: str, text: str | None = None) -> None:
 @database_command
 async def user_create(run: Run, email: str, name: str | None, workspace: str | None) -> None:
     """Create a user with the address EMAIL; prints their id."""
-    if not is_email(email):
-        raise CliError(f"not an email address: {email!r}")
-    existing = await accounts.find_user(run.conn, email)
-    if existing is not None:
-        raise CliError(f"a user with email {email!r} exists already ({existing['id']})")
-    if workspace is not None:
-        await workspace_row(run.conn, workspace)
-    new_user = await accounts.create_user(run.conn, email, name)
-    if workspace is not None:
-        await accounts.add_member(run.conn, new_user, workspace, "owner")
+    new_user = await accounts_admin.create_user(run.conn, email, name, workspace)
     await _show(run, new_user, text=new_user)
 
 
@@ -85,11 +74,7 @@ async def user_use(run: Run, user: str, workspace_id: str) -> None:
 async def user_delete(run: Run, user: str, force: bool) -> None:
     """Delete USER. Refused while they have keys (even revoked ones), memberships or own
     provider keys, unless --force. Their usage history (the ledger) is kept."""
-    found = await user_id(run.conn, user)
-    dependents = await removals.user_dependents(run.conn, found)
-    if in_use(dependents) and not force:
-        raise refused_while_used(f"user {user}", dependents, "delete them too with --force")
-    await removals.delete_user(run.conn, found)
+    found, dependents = await accounts_admin.delete_user(run.conn, user, force)
     removed = [counted(n, name) for name, n in dependents.items() if n]
     text = f"deleted user {found}" + (f" and {', '.join(removed)}" if removed else "")
     run.show({"deleted": "user", "id": found, "removed": dependents}, text)

@@ -9,19 +9,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from domain.videos import period_of
+from gateway import accounts_admin
 from gateway.cli.common import (
     NAME,
     CliError,
     Run,
     counted,
     database_command,
-    in_use,
-    plan_row,
-    refused_while_used,
     workspace_row,
 )
 from gateway.cli.output import table
-from storage import accounts, removals, videos
+from storage import accounts, videos
 
 COLUMNS = ["id", "name", "plan", "pool_id", "time_zone", "members", "created_at"]
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -43,8 +41,7 @@ async def _show(run: Run, workspace_id: str, text: str | None = None) -> None:
 @database_command
 async def workspace_create(run: Run, name: str, plan: str) -> None:
     """Create a workspace called NAME (names need not be unique); prints its id."""
-    await plan_row(run.conn, plan)
-    workspace_id = await accounts.create_workspace(run.conn, name, plan)
+    workspace_id = await accounts_admin.create_workspace(run.conn, name, plan)
     await _show(run, workspace_id, text=workspace_id)
 
 
@@ -99,13 +96,7 @@ async def workspace_video_seconds(run: Run, workspace_id: str, month: str | None
 async def workspace_delete(run: Run, workspace_id: str, force: bool) -> None:
     """Delete WORKSPACE. Refused while it has members, stored responses or video jobs, unless
     --force. Its usage history (the ledger) is kept."""
-    await workspace_row(run.conn, workspace_id)
-    dependents = await removals.workspace_dependents(run.conn, workspace_id)
-    if in_use(dependents) and not force:
-        raise refused_while_used(
-            f"workspace {workspace_id}", dependents, "delete them too with --force"
-        )
-    await removals.delete_workspace(run.conn, workspace_id)
+    dependents = await accounts_admin.delete_workspace(run.conn, workspace_id, force)
     removed = [counted(n, name) for name, n in dependents.items() if n]
     text = f"deleted workspace {workspace_id}" + (f" and {', '.join(removed)}" if removed else "")
     run.show({"deleted": "workspace", "id": workspace_id, "removed": dependents}, text)

@@ -1,5 +1,7 @@
 // Forms marked data-api are sent as JSON with the page's CSRF token; an error is shown in the
 // page's alert region, a new key in its panel, otherwise the page goes where data-then says.
+// A {field} in data-api is filled with that field's value; a DELETE sends its fields in the
+// query; an empty field marked data-empty="null" is sent as null (unlimited), a checkbox as true.
 (function () {
   function token() { return document.querySelector('meta[name="csrf-token"]').content; }
   var problem = document.getElementById("problem");
@@ -10,11 +12,16 @@
       if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
       var body = {};
       new FormData(form).forEach(function (value, name) {
-        if (value === "") return;
-        body[name] = form.elements[name].type === "number" ? Number(value) : value;
+        var field = form.elements[name];
+        if (value === "") { if (field.dataset.empty === "null") body[name] = null; return; }
+        body[name] = field.type === "number" ? Number(value) : field.type === "checkbox" ? true : value;
+      });
+      var url = form.dataset.api.replace(/\{(\w+)\}/g, function (_, name) {
+        var value = body[name]; delete body[name]; return encodeURIComponent(value);
       });
       var method = form.dataset.method || "POST";
-      var answer = await fetch(form.dataset.api, {
+      if (method === "DELETE" && Object.keys(body).length) url += "?" + new URLSearchParams(body);
+      var answer = await fetch(url, {
         method: method, credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRF-Token": token()},
         body: method === "GET" || method === "DELETE" ? undefined : JSON.stringify(body)
