@@ -22,9 +22,7 @@ from starlette.types import ASGIApp
 
 from domain.charges import SHUTDOWN
 from domain.errors import CatalogError
-from gateway import body_limits, error_responses
-from gateway.connexion_routes import remember_routes
-from gateway.connexion_speed import decorate_handlers_once
+from gateway import body_limits, connexion_compat, error_responses
 from gateway.console import mount_console
 from gateway.idempotency import Idempotency
 from gateway.idempotency_heartbeat import Heartbeat
@@ -35,7 +33,7 @@ from gateway.rate_limit_headers import RATE_REPORT
 from gateway.services import Services, build_services
 from gateway.settings import REPO_ROOT, Settings
 from gateway.shutdown import Drain, on_stop_signal
-from gateway.spec31 import VALIDATOR_MAP_2020, allow_openapi_31
+from gateway.spec31 import VALIDATOR_MAP_2020
 from gateway.video_worker import worker_for
 
 WORKSPACE_HEADER = "x-writingmate-workspace"
@@ -74,18 +72,7 @@ def bearer_security(services: Services) -> type[BearerSecurityHandler]:
         await services.rate_limits.check_request(caller)
         return {"sub": caller.user_id, "caller": caller}
 
-    class DeveloperKey(BearerSecurityHandler):
-        def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
-            return check
-
-        def check_bearer_token(self, token_info_func: Callable[..., Any]) -> Callable[..., Any]:
-            # Connexion's generic check inspects the function's signature on every request.
-            async def verify(request: ConnexionRequest, token: str) -> dict[str, Any]:
-                return await check(token, request)
-
-            return verify
-
-    return DeveloperKey
+    return connexion_compat.bearer_handler(check)
 
 
 def lifespan(services: Services, idempotent: IdempotentRuns) -> Callable[[Any], Any]:
@@ -119,9 +106,7 @@ def lifespan(services: Services, idempotent: IdempotentRuns) -> Callable[[Any], 
 
 
 def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
-    allow_openapi_31()
-    decorate_handlers_once()
-    remember_routes()
+    connexion_compat.install()
     # Connexion warns on every request to an operation taking several body types (POST /videos).
     logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     services = services or build_services(settings)

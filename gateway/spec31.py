@@ -4,8 +4,7 @@ Connexion 3.3 knows only the 2.0 and 3.0 meta-schemas (spec-first/connexion#1396
 `openapi: 3.1.0`, and it validates bodies with JSON Schema Draft 4, which silently ignores
 `const`, numeric `exclusiveMinimum` and `type: [X, "null"]` semantics of 2020-12. This module:
 
-1. skips Connexion's document check for 3.1 documents (the tests validate the document with
-   openapi-spec-validator instead);
+1. (gateway/connexion_compat/spec_versions.py lets Connexion load a 3.1 document at all;)
 2. provides a `validator_map` whose JSON body validators use Draft 2020-12, cached per schema,
    read bodies of any framing (chunked too), and turn Connexion's 500 on undecodable, too
    deep or invalid Unicode bodies into a 400 that names the problem (gateway/json_body.py;
@@ -22,7 +21,6 @@ from typing import Any
 
 import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
-from connexion.spec import OpenAPISpecification
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -39,21 +37,8 @@ from gateway import json_body
 from gateway.integer_fields import as_integers, integer_fields
 
 # The JSON body as validated, kept in the ASGI scope so the handler's argument is not parsed
-# a second time (gateway/connexion_speed.py hands it over).
+# a second time (gateway/connexion_compat/handler_calls.py hands it over).
 PARSED_BODY = "wmgw.parsed_body"
-
-_connexion_validate_spec = OpenAPISpecification._validate_spec.__func__  # type: ignore[attr-defined]
-
-
-def _validate_unless_31(cls: type, spec: dict[str, Any]) -> None:
-    if str(spec.get("openapi", "")).startswith("3.1"):
-        return
-    _connexion_validate_spec(cls, spec)
-
-
-def allow_openapi_31() -> None:
-    """Let Connexion load 3.1 documents (idempotent)."""
-    OpenAPISpecification._validate_spec = classmethod(_validate_unless_31)  # type: ignore[method-assign,assignment]
 
 
 @dataclass(frozen=True)

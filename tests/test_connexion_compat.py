@@ -1,21 +1,28 @@
-"""gateway/connexion_speed.py builds Connexion's per-operation objects once and calls the
-handlers that take only `body` and `token_info` without Connexion's argument builder. A client
-must not be able to tell: every request below gets the same answer as through Connexion's own
-request validation, whatever the handler's arguments, valid or not."""
+"""gateway/connexion_compat/ patches Connexion's internals for speed and for OpenAPI 3.1. A
+client must not be able to tell: every request below gets the same answer as through
+Connexion's own routing and request validation, whatever the handler's arguments, valid or
+not. And the patches must not outlive the library they were written for: a version they were
+not written for stops the start, and a change in any function they replace or mirror fails
+here."""
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from connexion.middleware.request_validation import RequestValidationOperation
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 
-from gateway import connexion_routes
-from gateway.connexion_speed import CONNEXION_VALIDATE, _validate_then_call
+from gateway.connexion_compat import UnsupportedVersion, check_versions, routing
+from gateway.connexion_compat.request_validation import CONNEXION_VALIDATE, _validate_then_call
 from tests.conftest import Gateway
 
 ECHO = "writingmate/echo"
@@ -68,13 +75,13 @@ def through_connexion() -> Iterator[None]:
     router keeps the `default_fn` bound when the app was made: both versions end in its next
     app, which is what is compared.)"""
     RequestValidationOperation.__call__ = CONNEXION_VALIDATE  # type: ignore[method-assign]
-    RoutingMiddleware.__call__ = connexion_routes.CONNEXION_ROUTE  # type: ignore[method-assign]
-    SwaggerUIMiddleware.__call__ = connexion_routes.CONNEXION_PAGES  # type: ignore[method-assign]
+    RoutingMiddleware.__call__ = routing.CONNEXION_ROUTE  # type: ignore[method-assign]
+    SwaggerUIMiddleware.__call__ = routing.CONNEXION_PAGES  # type: ignore[method-assign]
     try:
         yield
     finally:
         RequestValidationOperation.__call__ = _validate_then_call  # type: ignore[method-assign]
-        connexion_routes.remember_routes()
+        routing.remember_routes()
 
 
 def send_all(gateway: Gateway) -> list[tuple[int, Any]]:
@@ -115,3 +122,57 @@ def test_many_content_type_spellings_are_all_answered(gateway: Gateway) -> None:
             content=b"a,b",
         )
     assert bad.status_code == 415
+
+
+def test_a_library_version_the_patches_were_not_written_for_stops_the_start() -> None:
+    installed = {"connexion": "3.3.0", "starlette": "1.10.2"}
+    check_versions(installed.__getitem__)  # a patch release of the same minor series is fine
+    for package, other in (("connexion", "3.4.0"), ("starlette", "1.11.0"), ("starlette", "1.1")):
+        with pytest.raises(UnsupportedVersion, match=f"{package} {other} is installed"):
+            check_versions({**installed, package: other}.__getitem__)
+
+
+# The source of every library function a patch replaces, mirrors or overrides, as it was when
+# the patch was written (SHA-256 of inspect.getsource). A new release that changes one fails
+# here: read the new source, check the patch against it, then update the digest.
+PATCHED = {
+    "connexion.apps.asynchronous:AsyncOperation.fn": "006e30840024568d",
+    "connexion.decorators.main:ASGIDecorator.__call__": "8b4cc32146fb1e8f",
+    "connexion.decorators.main:BaseDecorator.decorate": "e5740992041fcf6d",
+    "connexion.decorators.parameter:AsyncParameterDecorator.__call__": "d7c5833654946bf5",
+    "connexion.middleware.request_validation:RequestValidationOperation.__call__": "61323c910419ada4",  # noqa: E501
+    "connexion.middleware.routing:RoutingMiddleware.__call__": "0827c9a46c0e6b7e",
+    "connexion.middleware.routing:RoutingOperation.__call__": "6a08e70740037dd2",
+    "connexion.middleware.swagger_ui:SwaggerUIMiddleware.__call__": "b1d302382e5c73d8",
+    "connexion.middleware.swagger_ui:SwaggerUIMiddleware.default_fn": "c0a01b2dc2d20461",
+    "connexion.spec:Specification._validate_spec": "aef64330baf56e5d",
+    "connexion.security:AbstractSecurityHandler._resolve_func": "4ed42693c81e3765",
+    "connexion.security:BearerSecurityHandler.check_bearer_token": "09f24233c0d163c7",
+    "connexion.validators.abstract:AbstractRequestBodyValidator.wrap_receive": "5e5d81610ba55452",
+    "connexion.validators.json:JSONRequestBodyValidator._parse": "f3d04571b30d1c37",
+    "connexion.validators.json:JSONRequestBodyValidator._validate": "88043d9054c8f701",
+    "starlette.requests:Request.json": "e863bf53df409bb5",
+}
+
+
+def source_digest(target: str) -> str:
+    """From the library's file, not the live object: the patches replace some of them."""
+    module_name, _, path = target.partition(":")
+    spec = importlib.util.find_spec(module_name)
+    assert spec is not None and spec.origin is not None
+    source = Path(spec.origin).read_text()
+    node: ast.AST = ast.parse(source)
+    for name in path.split("."):
+        node = next(
+            child
+            for child in ast.iter_child_nodes(node)
+            if isinstance(child, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and child.name == name
+        )
+    segment = ast.get_source_segment(source, node) or ""
+    return hashlib.sha256(segment.encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("target", sorted(PATCHED))
+def test_each_patched_library_function_is_as_the_patch_expects(target: str) -> None:
+    assert source_digest(target) == PATCHED[target], f"{target} changed: check its patch"
