@@ -21,7 +21,7 @@ from connexion.utils import get_function_from_name
 from starlette.types import ASGIApp
 
 from domain.charges import SHUTDOWN
-from gateway import body_limits, error_responses
+from gateway import body_limits, error_responses, published_spec
 from gateway.connexion_routes import remember_routes
 from gateway.connexion_speed import decorate_handlers_once
 from gateway.idempotency import Idempotency
@@ -29,6 +29,7 @@ from gateway.idempotency_heartbeat import Heartbeat
 from gateway.idempotency_runs import IdempotentRuns
 from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
 from gateway.multipart import with_multipart
+from gateway.operations import OperationResolver
 from gateway.rate_limit_headers import RATE_REPORT
 from gateway.services import Services, build_services
 from gateway.settings import REPO_ROOT, Settings
@@ -45,11 +46,12 @@ API_BASE_PATH = "/api/openai/v1"
 
 
 def bind_services(services: Services) -> Callable[[str], Callable[..., Any]]:
-    """Resolve an operationId to its handler with `services` as its first argument, so handlers
-    receive their dependencies explicitly instead of reaching for globals."""
+    """Resolve a handler's dotted name (gateway/operations.py) to the handler with `services` as
+    its first argument, so handlers receive their dependencies explicitly instead of reaching
+    for globals."""
 
-    def resolve(operation_id: str) -> Callable[..., Any]:
-        handler = get_function_from_name(operation_id)
+    def resolve(name: str) -> Callable[..., Any]:
+        handler = get_function_from_name(name)
         if "services" not in inspect.signature(handler).parameters:
             return handler
         return functools.partial(handler, services)
@@ -130,12 +132,14 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         validator_map=with_multipart(VALIDATOR_MAP_2020),
         security_map={"bearer": bearer_security(services)},
     )
+    spec = published_spec.load(settings.spec_path)
     app.add_api(
         settings.spec_path,
         base_path=API_BASE_PATH,
-        resolver=Resolver(function_resolver=bind_services(services)),
+        resolver=OperationResolver(spec, bind_services(services)),
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(
+            serve_spec=False,  # published_spec serves it with its $refs kept
             swagger_ui_template_dir=str(STATIC_DIR / "reference"),
             swagger_ui_path="/reference",
         ),
@@ -147,9 +151,10 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
+    published_spec.publish(app, published_spec.PublishedSpec(spec))
     error_responses.install(app)
     keyed = Idempotency(app, idempotent, settings.server_secret)
-    limits = body_limits.from_file(settings.spec_path)
+    limits = body_limits.from_spec(spec)
     return RequestId(BodyLimit(keyed, settings.max_body_bytes, limits))
 
 

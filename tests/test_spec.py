@@ -93,6 +93,18 @@ def test_document_never_uses_nullable_which_openapi_3_1_ignores():
     assert offenders == []
 
 
+def test_every_array_schema_says_what_its_items_are():
+    """Client generators refuse an array without `items` and drop what holds it."""
+    offenders = [
+        path
+        for path, node in walk(DOC)
+        if "array" in (node["type"] if isinstance(node.get("type"), list) else [node.get("type")])
+        and "items" not in node
+        and "prefixItems" not in node
+    ]
+    assert offenders == []
+
+
 def test_request_schemas_never_forbid_unknown_fields():
     for name in referenced_schemas("CreateChatCompletionRequest"):
         for path, node in walk(DOC["components"]["schemas"][name], f"#/{name}"):
