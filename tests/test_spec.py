@@ -487,7 +487,6 @@ COMPLETION_WITH_TOOL_CALLS = {
             "rejected_prediction_tokens": 0,
         },
     },
-    "system_fingerprint": None,
     "service_tier": "default",
 }
 
@@ -532,6 +531,7 @@ BAD_COMPLETIONS = {
     "chunk object": _completion(object="chat.completion.chunk"),
     "finish_reason error": _completion_choice(finish_reason="error"),
     "finish_reason null": _completion_choice(finish_reason=None),
+    "system_fingerprint null (OpenAI's is a string)": _completion(system_fingerprint=None),
     "without logprobs": {
         **TEXT_COMPLETION,
         "choices": [{k: v for k, v in TEXT_COMPLETION["choices"][0].items() if k != "logprobs"}],
