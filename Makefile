@@ -36,8 +36,9 @@ test: $(STAMP)
 	bash tests/services/ensure-redis.sh
 	bash tests/services/ensure-nginx.sh
 	bash tests/services/ensure-chromium.sh
-	@# The official openai Node SDK for tests/test_node_sdk.py and the AI SDK for
-	@# tests/test_ai_sdk.py (skipped where npm is missing).
+	@# The official openai Node SDK for tests/test_node_sdk.py, the AI SDK for
+	@# tests/test_ai_sdk.py and Redocly CLI for tests/test_spec_lint.py (skipped where npm is
+	@# missing).
 	if command -v npm >/dev/null; then npm ci --prefix tests/node --no-audit --no-fund \
 		--loglevel=error || echo "npm ci failed: the Node tests will be skipped"; fi
 	$(BIN)/pytest -p no:cacheprovider

@@ -22,13 +22,14 @@ from starlette.types import ASGIApp
 
 from domain.charges import SHUTDOWN
 from domain.errors import CatalogError
-from gateway import body_limits, connexion_compat, error_responses
+from gateway import body_limits, connexion_compat, error_responses, published_spec, reference_page
 from gateway.console import mount_console
 from gateway.idempotency import Idempotency
 from gateway.idempotency_heartbeat import Heartbeat
 from gateway.idempotency_runs import IdempotentRuns
 from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
 from gateway.multipart import with_multipart
+from gateway.operations import OperationResolver
 from gateway.rate_limit_headers import RATE_REPORT
 from gateway.services import Services, build_services
 from gateway.settings import REPO_ROOT, Settings
@@ -37,7 +38,6 @@ from gateway.spec31 import VALIDATOR_MAP_2020
 from gateway.video_worker import worker_for
 
 WORKSPACE_HEADER = "x-writingmate-workspace"
-STATIC_DIR = __import__("pathlib").Path(__file__).resolve().parent / "static"
 OPS_SPEC = REPO_ROOT / "ops.yaml"  # probes at the server's root, outside the API
 # openapi.yaml's `servers` url, given to Connexion: an API without a base path sorts as the
 # root's, and the root's (ops.yaml) would then take every request.
@@ -45,11 +45,12 @@ API_BASE_PATH = "/api/openai/v1"
 
 
 def bind_services(services: Services) -> Callable[[str], Callable[..., Any]]:
-    """Resolve an operationId to its handler with `services` as its first argument, so handlers
-    receive their dependencies explicitly instead of reaching for globals."""
+    """Resolve a handler's dotted name (gateway/operations.py) to the handler with `services` as
+    its first argument, so handlers receive their dependencies explicitly instead of reaching
+    for globals."""
 
-    def resolve(operation_id: str) -> Callable[..., Any]:
-        handler = get_function_from_name(operation_id)
+    def resolve(name: str) -> Callable[..., Any]:
+        handler = get_function_from_name(name)
         if "services" not in inspect.signature(handler).parameters:
             return handler
         return functools.partial(handler, services)
@@ -117,15 +118,14 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         validator_map=with_multipart(VALIDATOR_MAP_2020),
         security_map={"bearer": bearer_security(services)},
     )
+    spec = published_spec.load(settings.spec_path)
     app.add_api(
         settings.spec_path,
         base_path=API_BASE_PATH,
-        resolver=Resolver(function_resolver=bind_services(services)),
+        resolver=OperationResolver(spec, bind_services(services)),
         validate_responses=settings.validate_responses,
-        swagger_ui_options=SwaggerUIOptions(
-            swagger_ui_template_dir=str(STATIC_DIR / "reference"),
-            swagger_ui_path="/reference",
-        ),
+        # published_spec serves the spec with its $refs kept; reference_page the page
+        swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
     app.add_api(
         OPS_SPEC,
@@ -135,9 +135,11 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
     mount_console(app, services)  # the account console under /console (gateway/console)
+    published_spec.publish(app, published_spec.PublishedSpec(spec))
+    reference_page.publish(app, API_BASE_PATH)
     error_responses.install(app)
     keyed = Idempotency(app, idempotent, settings.server_secret)
-    limits = body_limits.from_file(settings.spec_path)
+    limits = body_limits.from_spec(spec)
     return RequestId(BodyLimit(keyed, settings.max_body_bytes, limits))
 
 

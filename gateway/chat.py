@@ -32,6 +32,7 @@ from providers import sse
 from providers.base import PARTIAL_USAGE, ChatProvider, Chunk
 from providers.chunks import (
     ToolCallRepair,
+    answer_extras,
     public_usage,
     repair_choice,
     repair_completion_choice,
@@ -80,10 +81,7 @@ class Relabel:
             "model": self.model,
             "choices": choices,
         }
-        for key in ("system_fingerprint", "service_tier"):
-            if key in chunk:
-                relabeled[key] = chunk[key]
-        return relabeled
+        return relabeled | answer_extras(chunk)
 
     def _note_usage(self, chunk: Chunk) -> None:
         if chunk.get("usage"):
@@ -104,8 +102,7 @@ class Relabel:
             "created": self.created,
             "model": self.model,
             "choices": choices,
-            "system_fingerprint": upstream.get("system_fingerprint"),
-            "service_tier": upstream.get("service_tier"),
+            **answer_extras(upstream),
         }
 
     def _remember(self, part: Mapping[str, Any]) -> None:

@@ -21,7 +21,7 @@ async def create_response(
     return MeteredAnswer(turn)
 
 
-async def retrieve_response(
+async def get_response(
     services: Services, response_id: str, token_info: dict[str, Any]
 ) -> dict[str, Any]:
     return await responses.retrieve(services, token_info["caller"], response_id)

@@ -56,11 +56,11 @@ async def create_video(
     return MeteredAnswer(run)
 
 
-async def retrieve(services: Services, video_id: str, token_info: dict[str, Any]) -> Response:
+async def get_video(services: Services, video_id: str, token_info: dict[str, Any]) -> Response:
     return _video(services, await retrieve_video(services, token_info["caller"], video_id))
 
 
-async def download_content(
+async def retrieve_video_content(
     services: Services, video_id: str, token_info: dict[str, Any], variant: str = "video"
 ) -> Response:
     content = await video_content(services, token_info["caller"], video_id, variant)

@@ -23,6 +23,14 @@ USAGE_FIELDS = (
     "prompt_tokens_details",
     "completion_tokens_details",
 )
+# What an upstream may say about the whole answer. OpenAI's schema has `system_fingerprint` as
+# a plain string, so one an upstream did not give is left out, never sent as null.
+ANSWER_EXTRAS = ("system_fingerprint", "service_tier")
+
+
+def answer_extras(source: Mapping[str, Any]) -> dict[str, str]:
+    """The upstream's `system_fingerprint` and `service_tier`, those it gave."""
+    return {key: source[key] for key in ANSWER_EXTRAS if isinstance(source.get(key), str)}
 
 
 def new_call_id() -> str:
@@ -178,9 +186,7 @@ class Collector:
         for choice in chunk.get("choices") or []:
             index = choice.get("index", 0)
             self.choices.setdefault(index, _Choice(index)).add(choice)
-        for key in ("system_fingerprint", "service_tier"):
-            if chunk.get(key) is not None:
-                self.extras[key] = chunk[key]
+        self.extras.update(answer_extras(chunk))
 
     def completion(
         self, *, id: str, created: int, model: str, usage: Usage | None = None
@@ -195,8 +201,7 @@ class Collector:
             "model": model,
             "choices": choices,
             "usage": usage_payload(usage) if usage is not None else self.usage,
-            "system_fingerprint": self.extras.get("system_fingerprint"),
-            "service_tier": self.extras.get("service_tier"),
+            **self.extras,
         }
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -171,6 +171,38 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
     return False
 
 
+@contextmanager
+def running_gateway(
+    data_dir: Path,
+    migrated_template: Path,
+    fake_openai: FakeOpenAIUpstream,
+    daily_limit: int | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Gateway]:
+    """A gateway on a loopback port with its data in `data_dir` (a new directory), for as long
+    as the `with` block: for fixtures that share one gateway across a module."""
+    data_dir.mkdir()
+    shutil.copy(migrated_template, data_dir / "gateway.db")
+    environ = {
+        "WMGW_DATA_DIR": str(data_dir),
+        "WMGW_SERVER_SECRET": SERVER_SECRET,
+        "WMGW_VALIDATE_RESPONSES": "1",
+        # Tests script one upstream answer per call: the gateway's own retries would take the
+        # next. tests/test_fault_injection.py and test_circuit_breakers.py exercise retries
+        # and breakers.
+        "WMGW_RETRIES": "0",
+        "WMGW_OPENAI_API_KEY": UPSTREAM_KEY,
+        "WMGW_OPENAI_BASE_URL": f"{fake_openai.base_url}/v1",
+        "WMGW_FETCH_ALLOW": FETCH_ALLOW,
+        **(env or {}),
+    }
+    WATCH.remember_environment(environ)
+    settings = Settings.from_env(environ)
+    user_id, workspace_id, key = seed(settings.database_url, settings.server_secret, daily_limit)
+    with serve_asgi(ErrorAnswers(create_app(settings), WATCH)) as url:
+        yield Gateway(f"{url}/api/openai/v1", key, settings, user_id, workspace_id)
+
+
 @pytest.fixture
 def start_gateway(
     tmp_path: Path, migrated_template: Path, fake_openai: FakeOpenAIUpstream
@@ -179,28 +211,9 @@ def start_gateway(
 
         def start(daily_limit: int | None = None, env: dict[str, str] | None = None) -> Gateway:
             data_dir = tmp_path / f"data{len(stack._exit_callbacks)}"
-            data_dir.mkdir()
-            shutil.copy(migrated_template, data_dir / "gateway.db")
-            environ = {
-                "WMGW_DATA_DIR": str(data_dir),
-                "WMGW_SERVER_SECRET": SERVER_SECRET,
-                "WMGW_VALIDATE_RESPONSES": "1",
-                # Tests script one upstream answer per call: the gateway's own retries would
-                # take the next. tests/test_fault_injection.py and test_circuit_breakers.py
-                # exercise retries and breakers.
-                "WMGW_RETRIES": "0",
-                "WMGW_OPENAI_API_KEY": UPSTREAM_KEY,
-                "WMGW_OPENAI_BASE_URL": f"{fake_openai.base_url}/v1",
-                "WMGW_FETCH_ALLOW": FETCH_ALLOW,
-                **(env or {}),
-            }
-            WATCH.remember_environment(environ)
-            settings = Settings.from_env(environ)
-            user_id, workspace_id, key = seed(
-                settings.database_url, settings.server_secret, daily_limit
+            return stack.enter_context(
+                running_gateway(data_dir, migrated_template, fake_openai, daily_limit, env)
             )
-            url = stack.enter_context(serve_asgi(ErrorAnswers(create_app(settings), WATCH)))
-            return Gateway(f"{url}/api/openai/v1", key, settings, user_id, workspace_id)
 
         yield start
 

@@ -271,7 +271,7 @@ def test_an_empty_stream_collects_to_one_empty_stop_choice():
             "finish_reason": "stop",
         }
     ]
-    assert completion["system_fingerprint"] is None and completion["service_tier"] is None
+    assert "system_fingerprint" not in completion and "service_tier" not in completion
 
 
 def test_refusal_is_collected():

@@ -77,7 +77,15 @@ def test_reference_page_loads_its_scripts_locally(gateway: Gateway) -> None:
     with gateway.http() as http:
         page = http.get("/reference/").text
         assert "./swagger-ui-bundle.js" in page and "https://" not in page
-        assert http.get("/reference/swagger-ui-bundle.js").status_code == 200
+        script = http.get("/reference/swagger-ui-bundle.js")
+        assert script.status_code == 200 and 'PACKAGE_VERSION:"5.' in script.text  # reads 3.1
+        assert http.get("/reference/swagger-ui.css").status_code == 200
+        assert (
+            http.get("/reference", follow_redirects=False)
+            .headers["location"]
+            .endswith("/reference/")
+        )
+        assert http.get("/reference/..%2Fcore.py").status_code == 404  # only its own files
 
 
 def test_a_bad_query_parameter_is_400_naming_it(gateway: Gateway) -> None:

@@ -144,6 +144,21 @@ def test_what_chat_cannot_express_is_refused(request_: dict, param: str) -> None
     assert caught.value.code == "unsupported_parameter"
 
 
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"type": "input_file", "file_url": "https://example.com/a.pdf"},
+        {"type": "input_file", "filename": "a.pdf"},
+    ],
+    ids=["by URL", "without data or id"],
+)
+def test_a_file_without_its_data_or_an_id_is_refused(part: dict[str, Any]) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        chat_messages([{"role": "user", "content": [part]}])
+    assert caught.value.code == "unsupported_parameter"
+    assert "`file_data` or `file_id`" in caught.value.message
+
+
 def test_content_parts_become_chat_parts() -> None:
     items = [
         {

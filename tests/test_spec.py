@@ -93,6 +93,18 @@ def test_document_never_uses_nullable_which_openapi_3_1_ignores():
     assert offenders == []
 
 
+def test_every_array_schema_says_what_its_items_are():
+    """Client generators refuse an array without `items` and drop what holds it."""
+    offenders = [
+        path
+        for path, node in walk(DOC)
+        if "array" in (node["type"] if isinstance(node.get("type"), list) else [node.get("type")])
+        and "items" not in node
+        and "prefixItems" not in node
+    ]
+    assert offenders == []
+
+
 def test_request_schemas_never_forbid_unknown_fields():
     for name in referenced_schemas("CreateChatCompletionRequest"):
         for path, node in walk(DOC["components"]["schemas"][name], f"#/{name}"):
@@ -475,7 +487,6 @@ COMPLETION_WITH_TOOL_CALLS = {
             "rejected_prediction_tokens": 0,
         },
     },
-    "system_fingerprint": None,
     "service_tier": "default",
 }
 
@@ -520,6 +531,7 @@ BAD_COMPLETIONS = {
     "chunk object": _completion(object="chat.completion.chunk"),
     "finish_reason error": _completion_choice(finish_reason="error"),
     "finish_reason null": _completion_choice(finish_reason=None),
+    "system_fingerprint null (OpenAI's is a string)": _completion(system_fingerprint=None),
     "without logprobs": {
         **TEXT_COMPLETION,
         "choices": [{k: v for k, v in TEXT_COMPLETION["choices"][0].items() if k != "logprobs"}],
