@@ -184,6 +184,8 @@ def test_the_log_goes_to_standard_error_in_the_chosen_format(
     monkeypatch.setattr("sys.stderr", err)
     root, wmgw = logging.getLogger(), logging.getLogger("wmgw")
     levels = root.level, wmgw.level
+    for flag in ("_srcfile", "logThreads", "logMultiprocessing"):  # restored after the test
+        monkeypatch.setattr(logging, flag, getattr(logging, flag))
     try:
         logs.configure(LogSettings(format="json"))
         logs.configure(LogSettings(format="json"))  # configured again: still one handler
