@@ -19,14 +19,17 @@ install: $(STAMP)
 ## Run the gateway on the embedded SQLite default (first run prints a developer key once).
 run: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/wmgw bootstrap
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/uvicorn --factory gateway.app:create_app_from_env \
+	HOST=$(HOST) PORT=$(PORT) WMGW_LOG_FORMAT=$${WMGW_LOG_FORMAT:-text} \
+		$(BIN)/uvicorn --factory gateway.app:create_app_from_env \
 		--host $(HOST) --port $(PORT) --no-access-log --timeout-graceful-shutdown 30
 
 ## Production-style: gunicorn with uvicorn workers (WORKERS=n); the gateway's worker class ends
 ## its graceful shutdown before gunicorn kills it, so running streams are ended and settled.
+## gateway/gunicorn_conf.py: JSON logs, and /metrics summed over the workers.
 serve: $(STAMP)
 	$(BIN)/wmgw migrate
-	$(BIN)/gunicorn 'gateway.app:create_app_from_env()' -k gateway.worker.GatewayWorker \
+	$(BIN)/gunicorn 'gateway.app:create_app_from_env()' -c python:gateway.gunicorn_conf \
+		-k gateway.worker.GatewayWorker \
 		--bind $(HOST):$(PORT) --workers $${WORKERS:-2} --graceful-timeout 30
 
 ## The whole test suite (unit, end-to-end with the official SDKs, Schemathesis, PostgreSQL).

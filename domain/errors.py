@@ -35,6 +35,7 @@ class Fault:
 
     retryable: bool  # the same upstream may well succeed if asked again
     retry_after: float | None = None  # seconds the upstream asked us to wait
+    status: int | None = None  # the upstream's HTTP status, when it answered one
 
 
 class GatewayError(Exception):
@@ -147,6 +148,7 @@ class QuotaExceeded(GatewayError):
     status = 429
     type = "insufficient_quota"
     code = "insufficient_quota"
+    unit = "messages"  # the limit that refused it (messages, pool, images, video_seconds)
 
 
 class RateLimited(GatewayError):

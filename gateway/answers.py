@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, cast
@@ -35,6 +36,7 @@ from domain import charges
 from domain.charges import Ending
 from domain.errors import GatewayError, InternalError, UpstreamUnavailable
 from domain.metering import Usage
+from gateway.exchanges import EXCHANGE
 from gateway.failures import unexpected, upstream_failed
 from gateway.receipts import admission_headers, receipt_headers
 from gateway.tickets import Receipt, Ticket
@@ -194,6 +196,9 @@ class MeteredAnswer(Response):
         self.init_headers({})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = scope.get(EXCHANGE)  # for the request's log line and metrics
+        if exchange is not None:
+            exchange.ticket, exchange.streaming = self.run.ticket, self.run.streamed
         if self.run.streamed:
             stream = _Stream(cast(StreamedRun, self.run), self.max_buffered)
             await stream.answer(receive, send)
@@ -212,7 +217,7 @@ class MeteredAnswer(Response):
                 try:
                     answer = await run.complete()
                 except GatewayError as exc:
-                    error = upstream_failed(ticket.request_id, exc)
+                    error = ticket.failure = upstream_failed(ticket.request_id, exc)
                 except Exception as exc:
                     error, bug = _internal(ticket, exc), True
         except TimeoutError:
@@ -320,12 +325,13 @@ class _Stream:
                     self.watch.guard(deadline, receive)
                     try:
                         await run.open()
+                        ticket.first_output = time.monotonic()
                         self.opened = True
                         self.ready.set()
                         async for frame in run.frames():
                             await self._push(frame)
                     except GatewayError as exc:
-                        error = upstream_failed(ticket.request_id, exc)
+                        error = ticket.failure = upstream_failed(ticket.request_id, exc)
                     except Exception as exc:
                         error, bug = _internal(ticket, exc), True
             except TimeoutError:

@@ -14,6 +14,7 @@ from typing import Any
 
 from connexion import AsyncApp
 from connexion.lifecycle import ConnexionRequest
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.security import BearerSecurityHandler
@@ -22,13 +23,22 @@ from starlette.types import ASGIApp
 
 from domain.charges import SHUTDOWN
 from domain.errors import CatalogError
-from gateway import body_limits, connexion_compat, error_responses, published_spec, reference_page
+from gateway import (
+    body_limits,
+    connexion_compat,
+    error_responses,
+    logs,
+    published_spec,
+    reference_page,
+)
 from gateway.console import mount_console
+from gateway.exchanges import EXCHANGE
 from gateway.idempotency import Idempotency
 from gateway.idempotency_heartbeat import Heartbeat
 from gateway.idempotency_runs import IdempotentRuns
-from gateway.middleware import REQUEST_ID, BodyLimit, RequestId
+from gateway.middleware import REQUEST_ID, BodyLimit, NamesOperation, RequestId
 from gateway.multipart import with_multipart
+from gateway.observer import RequestObserver
 from gateway.operations import OperationResolver
 from gateway.rate_limit_headers import RATE_REPORT
 from gateway.services import Services, build_services
@@ -71,6 +81,7 @@ def bearer_security(services: Services) -> type[BearerSecurityHandler]:
             scope.get(RATE_REPORT),
         )
         await services.rate_limits.check_request(caller)
+        scope[EXCHANGE].caller = caller  # for the request's log line
         return {"sub": caller.user_id, "caller": caller}
 
     return connexion_compat.bearer_handler(check)
@@ -138,15 +149,20 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
     published_spec.publish(app, published_spec.PublishedSpec(spec))
     reference_page.publish(app, API_BASE_PATH)
     error_responses.install(app)
+    app.add_middleware(NamesOperation, position=MiddlewarePosition.BEFORE_SECURITY)
     keyed = Idempotency(app, idempotent, settings.server_secret)
     limits = body_limits.from_spec(spec)
-    return RequestId(BodyLimit(keyed, settings.max_body_bytes, limits))
+    observer = RequestObserver(services.metrics)
+    return RequestId(BodyLimit(keyed, settings.max_body_bytes, limits), observer)
 
 
 def create_app_from_env() -> ASGIApp:
-    """Entry point for uvicorn/gunicorn (`--factory`). A catalog that cannot be served stops
-    the start with its message alone, not under a traceback."""
+    """Entry point for uvicorn/gunicorn (`--factory`): the settings and the log from the
+    environment. A catalog that cannot be served stops the start with its message alone, not
+    under a traceback."""
+    settings = Settings.from_env()
+    logs.configure(settings.logs)
     try:
-        return create_app(Settings.from_env())
+        return create_app(settings)
     except CatalogError as exc:
         raise SystemExit(f"wmgw: {exc}") from None

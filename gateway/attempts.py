@@ -21,6 +21,7 @@ from domain.errors import GatewayError, UpstreamUnavailable
 from domain.retries import falls_back, next_wait
 from domain.upstream_policy import UpstreamPolicy
 from gateway.breakers import Breakers
+from gateway.failures import failure_kind
 from gateway.tickets import Attempt, Route, Ticket
 
 log = logging.getLogger("wmgw.attempts")
@@ -156,6 +157,7 @@ class Failover(Generic[P]):
                 if error
                 else ("circuit_open" if outcome == SKIPPED else None),
                 duration_ms=int((time.monotonic() - started) * 1000),
+                kind=failure_kind(error) if error else None,
             )
         )
 

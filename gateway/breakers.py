@@ -74,6 +74,14 @@ class DatabaseBreakers:
         """The writer belongs to the metering, which closes it."""
 
 
+class BreakerWatch(Protocol):
+    """Told what this process sees of its breakers (gateway/metrics.py)."""
+
+    def breaker_seen(self, name: str, verdict: Verdict) -> None: ...
+
+    def breaker_opened(self, name: str) -> None: ...
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -85,8 +93,10 @@ class Breakers:
         settings: Mapping[str, BreakerSettings],
         clock: Callable[[], int] = _now_ms,
         fresh_seconds: float = FRESH_SECONDS,
+        watch: BreakerWatch | None = None,
     ) -> None:
         self.store = store
+        self.watch = watch
         self.settings = dict(settings)
         self.clock = clock
         self.fresh_seconds = fresh_seconds
@@ -123,6 +133,8 @@ class Breakers:
             return
         self._remember(name, after)
         if after.verdict(now) is Verdict.OPEN and before.open_until != after.open_until:
+            if self.watch is not None:
+                self.watch.breaker_opened(name)
             log.warning(
                 "circuit %s opened after %d failures: skipped until %d",
                 name,
@@ -166,6 +178,8 @@ class Breakers:
 
     def _remember(self, name: str, state: BreakerState) -> None:
         self._known[name] = (state, time.monotonic())
+        if self.watch is not None:
+            self.watch.breaker_seen(name, state.verdict(self.clock()))
 
     def _forget(self, name: str) -> None:
         self._known.pop(name, None)

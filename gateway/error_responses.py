@@ -24,6 +24,7 @@ from domain.errors import (
     UnsupportedMediaType,
 )
 from gateway.auth import INVALID_KEY
+from gateway.exchanges import EXCHANGE
 from gateway.failures import unexpected, upstream_failed
 from gateway.middleware import REQUEST_ID
 
@@ -36,6 +37,14 @@ _BY_STATUS: dict[int, type[GatewayError]] = {
     413: PayloadTooLarge,
     415: UnsupportedMediaType,
 }
+
+
+def answer(request: ConnexionRequest, error: GatewayError) -> ConnexionResponse:
+    """`error` rendered, and kept for the request's log line and metrics."""
+    exchange = request.scope.get(EXCHANGE)
+    if exchange is not None:
+        exchange.error = error
+    return render(error)
 
 
 def render(error: GatewayError) -> ConnexionResponse:
@@ -72,7 +81,7 @@ def translate(status: int, detail: str | None) -> GatewayError:
 
 async def on_gateway_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, GatewayError)
-    return render(upstream_failed(_request_id(request), exc))
+    return answer(request, upstream_failed(_request_id(request), exc))
 
 
 def _request_id(request: ConnexionRequest) -> str:
@@ -82,23 +91,23 @@ def _request_id(request: ConnexionRequest) -> str:
 async def on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, ProblemException)
     if exc.status >= 500:  # Connexion's own failure (an answer that breaks the spec): ours
-        return render(unexpected(_request_id(request), exc))
+        return answer(request, unexpected(_request_id(request), exc))
     error = translate(exc.status, exc.detail)
     error.headers = dict(exc.headers or {})
     if exc.status == 405 and exc.headers:
         error.headers = {"Allow": exc.headers.get("Allow", "")}
-    return render(error)
+    return answer(request, error)
 
 
 async def on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code >= 500:
-        return render(unexpected(_request_id(request), exc))
+        return answer(request, unexpected(_request_id(request), exc))
     error = translate(exc.status_code, exc.detail)
     error.headers = dict(exc.headers or {})
     if exc.status_code == 405 and (allowed := allowed_methods(request.scope)):
         error.headers["Allow"] = allowed
-    return render(error)
+    return answer(request, error)
 
 
 def allowed_methods(scope: Scope) -> str | None:
@@ -130,7 +139,7 @@ async def on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionR
     """Any other exception of a handler (a database failure under a GET, a bug): a 500 whose
     message names the request id, logged with it. Metered requests settle their own failures
     (gateway/answers.py), so this never charges anything."""
-    return render(unexpected(_request_id(request), exc))
+    return answer(request, unexpected(_request_id(request), exc))
 
 
 def install(app: AsyncApp) -> None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 
-from domain.errors import GatewayError, InternalError, UpstreamError
+from domain.errors import GatewayError, InternalError, UpstreamError, UpstreamTimeout
 from domain.scrub import scrub
+from providers.http_client import Broken, ConnectFailed, HttpError, TimedOut, TooLarge, Unsendable
 
 log = logging.getLogger("wmgw.errors")
 
@@ -40,6 +41,42 @@ def upstream_failed(request_id: str, error: GatewayError) -> GatewayError:
             error.code,
             error.message,
             behind,
-            extra={"request_id": request_id},
+            extra={
+                "request_id": request_id,
+                "event": "upstream_failure",
+                "status": error.status,
+                "code": error.code,
+                "kind": failure_kind(error),
+            },
         )
     return error
+
+
+def failure_kind(error: GatewayError) -> str | None:
+    """What kind of upstream failure `error` is, for the metrics: how the exchange broke
+    (refused, unreachable, timeout, reset, too_large, unsendable), else the upstream's status
+    (429, 5xx, 4xx; 408 is a timeout), else other (such as a malformed answer). None when it
+    is no upstream failure: the caller's mistake, a circuit the gateway keeps open."""
+    if error.fault is None and not isinstance(error, UpstreamError):
+        return None
+    if error.code == "circuit_open":
+        return None
+    cause = error.__cause__
+    if isinstance(cause, ConnectFailed):
+        refused = isinstance(getattr(cause.__cause__, "os_error", None), ConnectionRefusedError)
+        return "refused" if refused else "unreachable"
+    if isinstance(cause, HttpError):
+        return _TRANSPORT_KINDS.get(type(cause), "other")
+    status = error.fault.status if error.fault is not None else None
+    if status is not None:
+        return _STATUS_KINDS.get(status) or ("5xx" if status >= 500 else "4xx")
+    return "timeout" if isinstance(error, UpstreamTimeout) else "other"
+
+
+_STATUS_KINDS = {408: "timeout", 429: "429"}
+_TRANSPORT_KINDS: dict[type[HttpError], str] = {
+    TimedOut: "timeout",
+    Broken: "reset",
+    TooLarge: "too_large",
+    Unsendable: "unsendable",
+}

@@ -13,6 +13,14 @@ RETRY_IN_FLIGHT_SECONDS = 1
 
 
 def refusal(caller: Caller, want: Want, counter: Counter, now: datetime) -> QuotaExceeded:
+    error = _refusal(caller, want, counter, now)
+    error.unit = (
+        "pool" if want.unit == MESSAGES and want.subject != caller.workspace_id else want.unit
+    )
+    return error
+
+
+def _refusal(caller: Caller, want: Want, counter: Counter, now: datetime) -> QuotaExceeded:
     what, when = _described(caller, want, now)
     left = counter.remaining or 0
     if counter.limit is not None and counter.used + want.at_least <= counter.limit:

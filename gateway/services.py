@@ -13,6 +13,7 @@ from gateway.breakers import Breakers, BreakerStore, DatabaseBreakers
 from gateway.catalog_file import check_catalog_file, load_catalog
 from gateway.image_store import ImageStore
 from gateway.metering import Meter
+from gateway.metrics import Metrics
 from gateway.model_sources import ModelSources, list_sources
 from gateway.rate_limits import RateLimits, rate_limits_for
 from gateway.settings import Settings
@@ -40,6 +41,7 @@ class Services:
     rate_limits: RateLimits
     breakers: Breakers
     models: ModelSources  # replaces `catalog` as lists are synced and models discovered
+    metrics: Metrics
 
     def use_catalog(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -64,12 +66,15 @@ def upstream_client(settings: Settings) -> HttpClient:
     )
 
 
-def breakers_for(settings: Settings, writer: GroupCommit, registry: Registry) -> Breakers:
+def breakers_for(
+    settings: Settings, writer: GroupCommit, registry: Registry, metrics: Metrics | None = None
+) -> Breakers:
     """Circuit breakers shared through Redis when `REDIS_URL` is set, else the database."""
     store: BreakerStore = (
         RedisBreakers(settings.redis_url) if settings.redis_url else DatabaseBreakers(writer)
     )
-    return Breakers(store, {name: p.breaker for name, p in registry.policies.items()})
+    policies = {name: p.breaker for name, p in registry.policies.items()}
+    return Breakers(store, policies, watch=metrics)
 
 
 def metering_writer(database_url: str) -> GroupCommit:
@@ -81,6 +86,7 @@ def metering_writer(database_url: str) -> GroupCommit:
 
 
 def build_services(settings: Settings) -> Services:
+    metrics = Metrics(settings.metrics_dir)
     catalog_file = load_catalog(settings.catalog_path)
     # A catalog its provider kinds cannot serve stops the start (CatalogError), naming the rows.
     check_catalog_file(catalog_file, CAPABILITIES)
@@ -121,8 +127,9 @@ def build_services(settings: Settings) -> Services:
             settings.image_dir, settings.server_secret, settings.image_url_ttl_seconds
         ),
         rate_limits=rate_limits,
-        breakers=breakers_for(settings, writer, registry),
+        breakers=breakers_for(settings, writer, registry, metrics),
         models=models,
+        metrics=metrics,
     )
     models.publish = services.use_catalog
     return services

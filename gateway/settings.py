@@ -79,6 +79,21 @@ class DiscoverySettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """From the environment (`WMGW_LOG_*`); see docs/operations.md."""
+
+    format: str = "json"  # json: one JSON object a line; text: for a terminal (`make run`)
+    level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> LogSettings:
+        log_format = env.get("WMGW_LOG_FORMAT", cls.format).lower()
+        if log_format not in ("json", "text"):
+            raise ValueError(f"WMGW_LOG_FORMAT must be json or text, not {log_format!r}")
+        return cls(format=log_format, level=env.get("WMGW_LOG_LEVEL", cls.level).upper())
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     server_secret: bytes
@@ -107,6 +122,10 @@ class Settings:
     image_url_ttl_seconds: int = 3600
     public_url: str | None = None  # e.g. https://gateway.example.com; else the request's host
     redis_url: str | None = None  # rate-limit buckets in Redis; else in the database
+    logs: LogSettings = field(default_factory=LogSettings)
+    # prometheus_client's multiprocess mode (gunicorn): every worker's metrics in files there.
+    metrics_dir: Path | None = None
+    metrics_token: str | None = field(default=None, repr=False)  # /metrics wants it if set
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +150,11 @@ class Settings:
             image_url_ttl_seconds=int(env.get("WMGW_IMAGE_URL_TTL_SECONDS", 3600)),
             public_url=(env.get("WMGW_PUBLIC_URL") or "").rstrip("/") or None,
             redis_url=env.get("REDIS_URL") or None,
+            logs=LogSettings.from_env(env),
+            metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"])
+            if env.get("PROMETHEUS_MULTIPROC_DIR")
+            else None,
+            metrics_token=env.get("WMGW_METRICS_TOKEN") or None,
         )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import anyio
 
 from domain.charges import Ending
+from domain.errors import GatewayError
 from domain.metering import Usage, cached_discount
 from domain.quota import MESSAGES, Counter, Hold
 from domain.ratelimit import Reservation
@@ -57,6 +58,7 @@ class Attempt:
     http_status: int | None
     error_code: str | None
     duration_ms: int
+    kind: str | None = None  # a failure's kind, for the metrics (gateway/failures.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,11 @@ class Ticket:
     tokens: Reservation | None = None  # reserved against the key's tokens per minute
     stop_reason: str | None = None
     attempts: list[Attempt] = field(default_factory=list)  # when fallbacks or retries ran
+    # For the request's log line and metrics (gateway/observer.py): how it ended, the failure
+    # its client was answered with, and when its first output came (streams).
+    ending: Ending | None = None
+    failure: GatewayError | None = None
+    first_output: float | None = None
     _stops: list[Callable[[], Any]] = field(default_factory=list)
 
     @property
@@ -122,6 +129,7 @@ class Ticket:
         call returns the first receipt."""
         if self.receipt is not None:
             return self.receipt
+        self.ending = ending
         with anyio.CancelScope(shield=True):
             receipt = self.receipt = await self.meter.settle(self, ending)
         return receipt

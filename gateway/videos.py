@@ -131,11 +131,13 @@ async def _draw(
         return pool
     async with services.engine.connect() as conn:
         current = await store.pool(conn, caller.workspace_id, caller.plan, row["period"])
-    raise QuotaExceeded(
+    refused = QuotaExceeded(
         insufficient_seconds_message(spec.seconds_int, current),
         param="seconds",
         headers={"x-should-retry": "false"},
     )
+    refused.unit = "video_seconds"
+    raise refused
 
 
 def _ms(seconds: float) -> int:

@@ -130,6 +130,7 @@ def status_error(
         error.fault = Fault(
             retryable=status in RETRYABLE_STATUSES,
             retry_after=int(wait) / 1000 if wait else None,
+            status=status,
         )
     return error
 

@@ -11,7 +11,7 @@ it once per module, since each client run is already a process or a session of i
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,13 +23,17 @@ from tests.leak_watch import WATCH, ErrorAnswers
 
 
 @contextmanager
-def offline_gateway(data_dir: Path, migrated_template: Path) -> Iterator[Gateway]:
-    """A running gateway on loopback with a user, a workspace on an unlimited plan and a key."""
+def offline_gateway(
+    data_dir: Path, migrated_template: Path, env: Mapping[str, str] | None = None
+) -> Iterator[Gateway]:
+    """A running gateway on loopback with a user, a workspace on an unlimited plan and a key;
+    `env` adds to its environment (an upstream's variables, ...)."""
     shutil.copy(migrated_template, data_dir / "gateway.db")
     environ = {
         "WMGW_DATA_DIR": str(data_dir),
         "WMGW_SERVER_SECRET": SERVER_SECRET,
         "WMGW_VALIDATE_RESPONSES": "1",
+        **(env or {}),
     }
     WATCH.remember_environment(environ)
     settings = Settings.from_env(environ)

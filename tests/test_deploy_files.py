@@ -21,11 +21,14 @@ COMPOSE = yaml.safe_load((REPO_ROOT / "compose.yaml").read_text())
 
 
 @pytest.mark.parametrize("where", sorted(SERVING))
-def test_each_way_of_serving_runs_migrations_and_the_gateway_worker(where: str) -> None:
+def test_each_way_of_serving_runs_migrations_the_gateway_worker_and_its_settings(
+    where: str,
+) -> None:
     command = SERVING[where]
     assert "wmgw migrate" in command
     assert "gateway.app:create_app_from_env()" in command
     assert "-k gateway.worker.GatewayWorker" in command
+    assert "-c python:gateway.gunicorn_conf" in command  # JSON logs, metrics of every worker
     assert f"--graceful-timeout {GRACEFUL_TIMEOUT}" in command
 
 

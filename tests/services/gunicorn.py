@@ -84,6 +84,8 @@ def gunicorn_gateway(
     command = [
         str(GUNICORN),
         "gateway.app:create_app_from_env()",
+        "-c",
+        "python:gateway.gunicorn_conf",  # as `make serve`: Prometheus' multiprocess mode
         "-k",
         worker_class,
         "--bind",
