@@ -29,7 +29,7 @@ from tests.services.gunicorn import gunicorn_gateway
 ECHO = "writingmate/echo"
 CLAUDE = "anthropic/claude-haiku-4.5"
 GPT = "openai/gpt-4o-mini"
-CHAT = "chat.create_chat_completion"
+CHAT = "createChatCompletion"
 HELLO = [{"role": "user", "content": "Hello there"}]
 ANTHROPIC_KEY = "sk-ant-metrics-test"
 METRICS_TOKEN = "metrics-token-0123456789"

@@ -22,7 +22,7 @@ from tests.offline_gateway import offline_gateway
 
 ECHO = "writingmate/echo"
 GPT = "openai/gpt-4o-mini"
-CHAT = "chat.create_chat_completion"
+CHAT = "createChatCompletion"
 HELLO = [{"role": "user", "content": "Hello there"}]
 
 
