@@ -120,9 +120,11 @@ def breaker_shared_by_workers(
 ) -> None:
     _, _, key = seed(database_url, SERVER_SECRET.encode(), daily_limit=None)
     env = {**env, **BREAKER, "WMGW_SERVER_SECRET": SERVER_SECRET, "WMGW_DATA_DIR": str(tmp_path)}
+    env["WMGW_BREAKER_COOL_DOWN_SECONDS"] = "6"
     env["WMGW_ANTHROPIC_BASE_URL"] = str(fake.base_url)
     with gunicorn_gateway(env, tmp_path, workers=3) as served:
         fake.script("overloaded", "overloaded", "overloaded")
+        opened = time.monotonic()  # at most: the third failure opens it a little later
         for response in concurrently(served.url, key, 3):
             assert response.status_code == 503
         time.sleep(1.2)  # what each worker last read of the breaker is at most 1 s old
@@ -130,7 +132,9 @@ def breaker_shared_by_workers(
         assert {r.json()["error"]["code"] for r in refused} == {"circuit_open"}
         assert len(fake.requests) == 3
 
-        time.sleep(2.1)  # the cool-down: one request of many probes, the others still skip
+        # The cool-down (6 s, long enough for the refusals above even on a loaded machine):
+        # then one request of many probes, the others still skip.
+        time.sleep(max(0.0, opened + 6.1 - time.monotonic()))
         fake.script("slow_ok")
         answers = concurrently(served.url, key, 12)
         assert sorted(r.status_code for r in answers) == [200] + [503] * 11
