@@ -32,6 +32,7 @@ from providers import (
 )
 from providers.base import Chunk, ImageResult
 from providers.http_client import HttpClient
+from providers.openai_requests import to_upstream
 from providers.rows import Row
 from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
@@ -40,17 +41,6 @@ IMAGE_APIS = {
     "generations": openai_images.generate,  # POST /images/generations (OpenAI)
     "chat": openrouter_images.generate,  # chat completions with `modalities` (OpenRouter)
 }
-
-
-def to_upstream(body: Mapping[str, Any], model: ModelEntry, *, stream: bool) -> dict[str, Any]:
-    request = dict(body)
-    request["model"] = model.upstream_id
-    request["stream"] = stream
-    if stream:
-        request["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-    else:  # OpenAI refuses stream_options on a non-streaming request
-        request.pop("stream_options", None)
-    return request
 
 
 def error_in_stream(

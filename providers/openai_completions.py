@@ -12,17 +12,7 @@ from domain.errors import UpstreamError
 from providers import upstream
 from providers.base import Chunk
 from providers.http_client import HttpClient
-
-
-def to_upstream(body: Mapping[str, Any], model: ModelEntry, *, stream: bool) -> dict[str, Any]:
-    request = dict(body)
-    request["model"] = model.upstream_id
-    request["stream"] = stream
-    if stream:
-        request["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-    else:  # OpenAI refuses stream_options on a non-streaming request
-        request.pop("stream_options", None)
-    return request
+from providers.openai_requests import to_upstream
 
 
 def _failure(payload: Mapping[str, Any], sent: Mapping[str, str]) -> UpstreamError | None:
