@@ -223,6 +223,18 @@ def gateway(start_gateway: Callable[..., Gateway]) -> Gateway:
     return start_gateway()
 
 
+@pytest.fixture(scope="module")
+def module_gateway(
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_template: Path,
+    fake_openai_server: FakeOpenAIUpstream,
+) -> Iterator[Gateway]:
+    """One gateway for a whole test module (for modules whose tests only read from it)."""
+    data_dir = tmp_path_factory.mktemp("module-gateway") / "data"
+    with running_gateway(data_dir, migrated_template, fake_openai_server) as gateway:
+        yield gateway
+
+
 @pytest.fixture(scope="session")
 def gemini_server() -> Iterator[FakeGeminiUpstream]:
     fake = FakeGeminiUpstream(api_key=GEMINI_KEY)

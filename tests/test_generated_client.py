@@ -20,8 +20,7 @@ import pytest
 import yaml
 
 from gateway.settings import REPO_ROOT
-from tests.conftest import Gateway, running_gateway
-from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.conftest import Gateway
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 CONFIG = REPO_ROOT / "openapi-python-client.yaml"
@@ -29,14 +28,8 @@ PACKAGE = yaml.safe_load(CONFIG.read_text())["package_name_override"]
 
 
 @pytest.fixture(scope="module")
-def gw(
-    tmp_path_factory: pytest.TempPathFactory,
-    migrated_template: Path,
-    fake_openai_server: FakeOpenAIUpstream,
-) -> Iterator[Gateway]:
-    data_dir = tmp_path_factory.mktemp("generated-client") / "data"
-    with running_gateway(data_dir, migrated_template, fake_openai_server) as gateway:
-        yield gateway
+def gw(module_gateway: Gateway) -> Gateway:
+    return module_gateway
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ they are read as OpenAI means them (null allowed there and only there)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from tests.conftest import Gateway, running_gateway
-from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.conftest import Gateway
 
 OPENAI_SPEC = Path(__file__).parent / "fixtures" / "openai-openapi-subset.yaml"
 ECHO = "writingmate/echo"
@@ -66,14 +64,8 @@ def openai_errors(schema: str, answer: Any) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def gw(
-    tmp_path_factory: pytest.TempPathFactory,
-    migrated_template: Path,
-    fake_openai_server: FakeOpenAIUpstream,
-) -> Iterator[Gateway]:
-    data_dir = tmp_path_factory.mktemp("shapes") / "data"
-    with running_gateway(data_dir, migrated_template, fake_openai_server) as gateway:
-        yield gateway
+def gw(module_gateway: Gateway) -> Gateway:
+    return module_gateway
 
 
 def post(gw: Gateway, path: str, body: dict[str, Any]) -> Any:

@@ -5,8 +5,6 @@ name their models after) and `servers` naming where the gateway answers; it is a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,21 +13,14 @@ from openapi_spec_validator import validate
 
 from gateway.published_spec import PublishedSpec, load
 from gateway.settings import REPO_ROOT
-from tests.conftest import Gateway, running_gateway
-from tests.fakes.openai_upstream import FakeOpenAIUpstream
+from tests.conftest import Gateway
 
 FILE = load(REPO_ROOT / "openapi.yaml")
 
 
 @pytest.fixture(scope="module")
-def gw(
-    tmp_path_factory: pytest.TempPathFactory,
-    migrated_template: Path,
-    fake_openai_server: FakeOpenAIUpstream,
-) -> Iterator[Gateway]:
-    data_dir = tmp_path_factory.mktemp("published-spec") / "data"
-    with running_gateway(data_dir, migrated_template, fake_openai_server) as gateway:
-        yield gateway
+def gw(module_gateway: Gateway) -> Gateway:
+    return module_gateway
 
 
 @pytest.fixture(scope="module")
