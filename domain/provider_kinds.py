@@ -18,6 +18,18 @@ SHARED_DISCOVERY = "openrouter"
 LOCAL_DISCOVERY = "openai"
 
 
+# A catalog capability and the field that serves it, here and on a built provider
+# (providers/served.py).
+CAPABILITY_FIELDS = (
+    ("chat", "chat"),
+    ("completions", "completions"),
+    ("embeddings", "embeddings"),
+    ("images", "images"),
+    ("video", "videos"),
+    ("transcription", "transcriptions"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class KindCapabilities:
     chat: bool = False
@@ -36,15 +48,7 @@ class KindCapabilities:
     image_apis: frozenset[str] = frozenset()
 
     def endpoints(self) -> frozenset[str]:
-        offered = {
-            "chat": self.chat,
-            "completions": self.completions,
-            "embeddings": self.embeddings,
-            "images": self.images,
-            "video": self.videos,
-            "transcription": self.transcriptions,
-        }
-        return frozenset(name for name, served in offered.items() if served)
+        return frozenset(name for name, field in CAPABILITY_FIELDS if getattr(self, field))
 
     def row_endpoints(self, row: Mapping[str, Any]) -> frozenset[str]:
         """The endpoints one row of this kind serves: its `images` field may turn images off."""

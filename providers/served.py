@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from domain.provider_kinds import CAPABILITY_FIELDS
 from providers.base import (
     ChatProvider,
     EmbeddingsProvider,
@@ -35,15 +36,9 @@ class Served:
 
     def endpoints(self) -> frozenset[str]:
         """The catalog capabilities it serves: what its kind declares, for rows like its own."""
-        handles = {
-            "chat": self.chat,
-            "completions": self.completions,
-            "embeddings": self.embeddings,
-            "images": self.images,
-            "video": self.videos,
-            "transcription": self.transcriptions,
-        }
-        return frozenset(name for name, handle in handles.items() if handle is not None)
+        return frozenset(
+            name for name, field in CAPABILITY_FIELDS if getattr(self, field) is not None
+        )
 
 
 @dataclass(frozen=True, slots=True)
