@@ -24,9 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol, cast
+from collections.abc import Mapping
+from typing import cast
 
 import orjson
 from starlette.responses import Response
@@ -35,10 +34,10 @@ from starlette.types import Receive, Scope, Send
 from domain import charges
 from domain.charges import Ending
 from domain.errors import GatewayError, InternalError, UpstreamUnavailable
-from domain.metering import Usage
 from gateway.exchanges import EXCHANGE
 from gateway.failures import unexpected, upstream_failed
 from gateway.receipts import admission_headers, receipt_headers
+from gateway.runs import Answer, MeteredRun, StreamedRun
 from gateway.tickets import Receipt, Ticket
 
 MAX_BUFFERED = 1 << 18
@@ -46,52 +45,6 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 SSE_MEDIA_TYPE = b"text/event-stream; charset=utf-8"
 LISTEN_AFTER_SECONDS = 0.05  # a client that leaves is noticed within this much more
 KEEPS_ANSWER = "wmgw.keeps_answer"  # set in the scope when the answer is kept for retries
-
-
-@dataclass
-class Answer:
-    """A request's whole answer, and what it produced besides tokens."""
-
-    content: bytes
-    media_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    images: int = 0
-    video_seconds: int = 0
-
-
-class MeteredRun(Protocol):
-    """An admitted request, as this module runs it."""
-
-    @property
-    def ticket(self) -> Ticket: ...
-
-    @property
-    def streamed(self) -> bool: ...
-
-    async def complete(self) -> Answer:
-        """The whole answer (a request that is not streamed)."""
-
-    async def usage(self) -> Usage:
-        """What the request has produced so far (the upstream's counts where it reported
-        them, else an estimate)."""
-
-    def delivered(self) -> bool:
-        """Whether any output has been produced for the client."""
-
-
-class StreamedRun(MeteredRun, Protocol):
-    """An admitted request that can also answer as an SSE stream."""
-
-    async def open(self) -> None:
-        """Start the stream and wait for its first output; a failure raised here reaches the
-        client as an ordinary JSON error with its status."""
-
-    def frames(self) -> AsyncIterator[bytes]:
-        """The stream's frames after `open`; a GatewayError raised here ends it."""
-
-    async def ending_frames(self, ending: Ending, error: GatewayError | None) -> list[bytes]:
-        """The stream's last frames, once the request is settled ([DONE], the final events,
-        or the error event)."""
 
 
 SHUTTING_DOWN = UpstreamUnavailable(

@@ -22,10 +22,10 @@ from domain.errors import Fault, GatewayError, UpstreamError, UpstreamTimeout
 from domain.metering import Usage
 from domain.retries import falls_back
 from domain.tokens import estimate_prompt_tokens, estimate_tokens
-from gateway.answers import Answer
 from gateway.attempts import Candidate, Failover
 from gateway.auth import Caller
 from gateway.routing import candidates
+from gateway.runs import Answer
 from gateway.services import Services
 from gateway.tickets import Claim, Route, Ticket
 from providers import sse

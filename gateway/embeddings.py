@@ -16,9 +16,9 @@ import orjson
 from domain import embeddings, estimates
 from domain.catalog import ModelEntry
 from domain.metering import Usage
-from gateway.answers import Answer
 from gateway.auth import Caller
 from gateway.routing import route
+from gateway.runs import Answer
 from gateway.services import Services
 from gateway.tickets import Claim, Route, Ticket
 from providers.base import EmbeddingsProvider

@@ -22,10 +22,10 @@ from domain.errors import UpstreamError
 from domain.images import ImageRequest, image_request
 from domain.metering import Usage
 from domain.tokens import estimate_tokens
-from gateway.answers import Answer
 from gateway.auth import Caller
 from gateway.image_store import ImageStore
 from gateway.routing import route
+from gateway.runs import Answer
 from gateway.services import Services
 from gateway.tickets import Claim, Route, Ticket
 from providers.base import GeneratedImage, ImageProvider, ImageResult

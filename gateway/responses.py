@@ -16,10 +16,10 @@ import orjson
 from domain.charges import Ending
 from domain.errors import GatewayError, InvalidRequest, NotFound
 from domain.metering import Usage
-from gateway.answers import Answer
 from gateway.auth import Caller
 from gateway.chat import ChatRun, begin_chat
 from gateway.routing import route
+from gateway.runs import Answer
 from gateway.services import Services
 from gateway.tickets import Ticket
 from providers import sse

@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 from domain import estimates
 from domain.catalog import ModelEntry
 from domain.metering import Usage
-from gateway.answers import Answer
 from gateway.auth import Caller
 from gateway.multipart import Form
 from gateway.routing import route
+from gateway.runs import Answer
 from gateway.services import Services
 from gateway.tickets import Claim, Route, Ticket
 from providers import sse

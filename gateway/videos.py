@@ -39,9 +39,9 @@ from domain.videos import (
     poll_after_ms,
     spec_from,
 )
-from gateway.answers import Answer
 from gateway.auth import Caller
 from gateway.routing import route
+from gateway.runs import Answer
 from gateway.services import Services
 from gateway.settings import VideoSettings
 from gateway.tickets import Claim, Route, Ticket

@@ -13,7 +13,8 @@ from typing import Any
 from domain.charges import Ending
 from domain.errors import GatewayError, UpstreamUnavailable
 from domain.metering import Usage
-from gateway.answers import Answer, MeteredAnswer
+from gateway.answers import MeteredAnswer
+from gateway.runs import Answer
 from gateway.tickets import Claim, Receipt
 
 
