@@ -33,4 +33,4 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD python3 -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/readyz', timeout=4)"
 # Migrations first (every release ships its own), then the server as PID 1, so that it gets
 # the stop signal and drains: give it 40 s (`--stop-timeout 40`, compose's stop_grace_period).
-CMD ["sh", "-c", "wmgw migrate && exec gunicorn 'gateway.app:create_app_from_env()' -c python:gateway.gunicorn_conf -k gateway.worker.GatewayWorker --bind \"$HOST:$PORT\" --workers \"$WORKERS\" --graceful-timeout 30"]
+CMD ["sh", "-c", "wmgw migrate && exec gunicorn 'web.app:create_app_from_env()' -c python:web.gunicorn_conf -k web.worker.GatewayWorker --bind \"$HOST:$PORT\" --workers \"$WORKERS\" --graceful-timeout 30"]

@@ -20,16 +20,16 @@ install: $(STAMP)
 run: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/wmgw bootstrap
 	HOST=$(HOST) PORT=$(PORT) WMGW_LOG_FORMAT=$${WMGW_LOG_FORMAT:-text} \
-		$(BIN)/uvicorn --factory gateway.app:create_app_from_env \
+		$(BIN)/uvicorn --factory web.app:create_app_from_env \
 		--host $(HOST) --port $(PORT) --no-access-log --timeout-graceful-shutdown 30
 
 ## Production-style: gunicorn with uvicorn workers (WORKERS=n); the gateway's worker class ends
 ## its graceful shutdown before gunicorn kills it, so running streams are ended and settled.
-## gateway/gunicorn_conf.py: JSON logs, and /metrics summed over the workers.
+## web/gunicorn_conf.py: JSON logs, and /metrics summed over the workers.
 serve: $(STAMP)
 	$(BIN)/wmgw migrate
-	$(BIN)/gunicorn 'gateway.app:create_app_from_env()' -c python:gateway.gunicorn_conf \
-		-k gateway.worker.GatewayWorker \
+	$(BIN)/gunicorn 'web.app:create_app_from_env()' -c python:web.gunicorn_conf \
+		-k web.worker.GatewayWorker \
 		--bind $(HOST):$(PORT) --workers $${WORKERS:-2} --graceful-timeout 30
 
 ## The whole test suite (unit, end-to-end with the official SDKs, Schemathesis, PostgreSQL).
@@ -47,9 +47,9 @@ test: $(STAMP)
 	$(BIN)/pytest -p no:cacheprovider
 
 check: $(STAMP)
-	$(BIN)/ruff check domain providers storage gateway handlers tests
-	$(BIN)/ruff format --check domain providers storage gateway handlers tests
-	$(BIN)/mypy domain providers storage gateway handlers
+	$(BIN)/ruff check domain providers storage gateway web usecases cli handlers tests
+	$(BIN)/ruff format --check domain providers storage gateway web usecases cli handlers tests
+	$(BIN)/mypy domain providers storage gateway web usecases cli handlers
 	@# The pure rules and the translators are typed to the last value.
 	$(BIN)/mypy --strict domain providers
 

@@ -69,7 +69,7 @@ def patch(upto: str) -> None:
 
         auth.Authenticator.caller = caller
     if "novalidate" in active:
-        from gateway import spec31
+        from web import spec31
 
         spec31.JSON2020RequestBodyValidator._validate = lambda self, body: body
     if "cachefn" in active:
@@ -83,8 +83,8 @@ def patch(upto: str) -> None:
 
 
 async def drive(model: str, stream: bool, n: int, key: str, chunks: int) -> dict[str, float]:
-    from gateway.app import create_app
     from gateway.settings import Settings
+    from web.app import create_app
 
     app = create_app(Settings.from_env())
     body = json.dumps(

@@ -1,6 +1,6 @@
 """The floor `make bench` measures the gateway against: a bare relay, a plain ASGI callable
 that forwards each request to the fake upstream through the gateway's own HTTP client
-(providers/http_client.py) and relays the answer as it arrives. No framework, no database,
+(providers/http/client.py) and relays the answer as it arrives. No framework, no database,
 no validation, no translation: what any gateway built on this client and server must spend.
 
     python -m uvicorn --app-dir bench relay:create_app --factory   (BENCH_UPSTREAM=http://...)
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from providers.http_client import HttpClient
+from providers.http.client import HttpClient
 
 Scope = dict[str, Any]
 

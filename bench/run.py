@@ -6,7 +6,7 @@
 Starts, each as its own process so that their CPU is never mixed up:
   - bench/fake_upstream.py, an OpenAI-compatible upstream (uvloop + httptools);
   - the gateway, exactly as deployed with one worker:
-    `uvicorn --factory gateway.app:create_app_from_env` on a fresh SQLite data dir, with a real
+    `uvicorn --factory web.app:create_app_from_env` on a fresh SQLite data dir, with a real
     developer key (auth), an unlimited plan (the quota is still reserved and settled on every
     request) and the ledger, and `openai/gpt-5-mini` routed to the fake upstream;
   - LiteLLM proxy (bench/peer.py), when `make bench` could install it in bench/.peer: the same
@@ -89,7 +89,7 @@ def raise_nofile(want: int = 65536) -> tuple[int, int]:
 
 def wmgw(env: dict[str, str], *args: str) -> str:
     exe = ROOT / ".venv" / "bin" / "wmgw"
-    command = [str(exe)] if exe.exists() else [PY, "-m", "gateway.cli"]
+    command = [str(exe)] if exe.exists() else [PY, "-m", "cli"]
     done = subprocess.run(
         [*command, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
     )
@@ -145,11 +145,11 @@ def start_upstream(procs: Processes, logfile: Path) -> tuple[subprocess.Popen, i
 def start_gateway(
     procs: Processes, env: dict[str, str], logfile: Path
 ) -> tuple[subprocess.Popen, int]:
-    """One worker, as `uvicorn --factory gateway.app:create_app_from_env` runs it (uvloop and
+    """One worker, as `uvicorn --factory web.app:create_app_from_env` runs it (uvloop and
     httptools are picked automatically). One process, so its /proc numbers are the gateway's."""
     port = free_port()
     command = [
-        PY, "-m", "uvicorn", "--factory", "gateway.app:create_app_from_env",
+        PY, "-m", "uvicorn", "--factory", "web.app:create_app_from_env",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
     process = procs.start(

@@ -9,7 +9,7 @@ import logging
 
 from domain.errors import GatewayError, InternalError, UpstreamError, UpstreamTimeout
 from domain.scrub import scrub
-from providers.http_client import Broken, ConnectFailed, HttpError, TimedOut, TooLarge, Unsendable
+from providers.http.client import Broken, ConnectFailed, HttpError, TimedOut, TooLarge, Unsendable
 
 log = logging.getLogger("wmgw.errors")
 

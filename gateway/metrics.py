@@ -1,11 +1,11 @@
 """The gateway's Prometheus metrics (docs/operations.md lists them): one `Metrics` per worker,
-built by the app factory and handed to what observes (gateway/observer.py at the end of each
+built by the app factory and handed to what observes (web/observer.py at the end of each
 request, gateway/breakers.py for circuit breakers). The prometheus_client objects live here and
 nowhere else.
 
 Under gunicorn (`make serve`) every worker writes its values to files in
 `PROMETHEUS_MULTIPROC_DIR` (prometheus_client's multiprocess mode, set up by
-gateway/gunicorn_conf.py) and `/metrics` adds up those of every worker; under a single process
+web/gunicorn_conf.py) and `/metrics` adds up those of every worker; under a single process
 (`make run`) the values live in this object's own registry.
 
 Each fact is one update of a child bound to its labels, kept by label tuple: prometheus_client's

@@ -17,9 +17,9 @@ from gateway.metrics import Metrics
 from gateway.model_sources import ModelSources, list_sources
 from gateway.rate_limits import RateLimits, rate_limits_for
 from gateway.settings import Settings
-from providers.http_client import HttpClient
+from providers.http.client import HttpClient
+from providers.http.proxies import Proxies
 from providers.kinds import CAPABILITIES
-from providers.proxies import Proxies
 from providers.registry import Registry, build_registry
 from providers.rows import missing_settings
 from storage import reservations
@@ -55,7 +55,7 @@ class Services:
 
 
 def upstream_client(settings: Settings) -> HttpClient:
-    """One client per worker (providers/http_client.py, over aiohttp). Its connection limit is
+    """One client per worker (providers/http/client.py, over aiohttp). Its connection limit is
     high: a low one made the next concurrent stream wait for a connection and then fail.
     Proxies come from the settings' environment (`HTTPS_PROXY`, `NO_PROXY`). Each provider
     uses it with the timeouts of its own deadlines (providers/registry.py)."""

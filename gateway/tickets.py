@@ -88,7 +88,7 @@ class Ticket:
     tokens: Reservation | None = None  # reserved against the key's tokens per minute
     stop_reason: str | None = None
     attempts: list[Attempt] = field(default_factory=list)  # when fallbacks or retries ran
-    # For the request's log line and metrics (gateway/observer.py): how it ended, the failure
+    # For the request's log line and metrics (web/observer.py): how it ended, the failure
     # its client was answered with, and when its first output came (streams).
     ending: Ending | None = None
     failure: GatewayError | None = None

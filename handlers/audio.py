@@ -6,10 +6,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from gateway.answers import MeteredAnswer
-from gateway.multipart import Form
 from gateway.services import Services
-from gateway.transcriptions import begin_transcription
+from usecases.transcriptions import begin_transcription
+from web.answers import MeteredAnswer
+from web.multipart import Form
 
 
 async def create_transcription(

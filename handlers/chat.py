@@ -6,9 +6,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from gateway.answers import MeteredAnswer
-from gateway.chat import begin_chat
 from gateway.services import Services
+from usecases.chat import begin_chat
+from web.answers import MeteredAnswer
 
 
 async def create_chat_completion(

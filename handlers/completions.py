@@ -6,9 +6,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from gateway.answers import MeteredAnswer
-from gateway.completions import begin_completion
 from gateway.services import Services
+from usecases.completions import begin_completion
+from web.answers import MeteredAnswer
 
 
 async def create_completion(

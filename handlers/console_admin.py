@@ -1,6 +1,6 @@
 """The console's admin actions (console.yaml), for site admins only (`users.is_admin`: the
 owner `make run` creates, or anyone `wmgw user set-admin` names). Each applies the rule `wmgw`
-applies, from gateway/accounts_admin.py, so its refusals read as the CLI's."""
+applies, from usecases/accounts_admin.py, so its refusals read as the CLI's."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import Conflict, PermissionDenied
-from gateway import accounts_admin
-from gateway.accounts_admin import PLAN_LIMITS
-from gateway.console import Console
 from storage import accounts, members
 from storage.console import Session
+from usecases import accounts_admin
+from usecases.accounts_admin import PLAN_LIMITS
+from web.console import Console
 
 ADMINS_ONLY = "Only site admins can manage accounts (`wmgw user set-admin` makes one)."
 NOT_YOURSELF = "You cannot delete yourself here: another admin or `wmgw user delete` can."

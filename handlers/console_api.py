@@ -12,13 +12,13 @@ from starlette.responses import JSONResponse, Response
 
 from domain import keys, passwords
 from domain.errors import InvalidApiKey, NotFound, PermissionDenied
-from gateway.console import Console
-from gateway.console.own_keys import last_four, remove, store
-from gateway.console.pages import base_url, current_request
-from gateway.console.sessions import same_token
-from gateway.console.views import key_fields, usage_of, user_keys, workspaces_of
 from storage import accounts
 from storage import console as console_storage
+from web.console import Console
+from web.console.own_keys import last_four, remove, store
+from web.console.pages import base_url, current_request
+from web.console.sessions import same_token
+from web.console.views import key_fields, usage_of, user_keys, workspaces_of
 
 BYOK_PROVIDER = "openrouter"
 WRONG_PASSWORD = "Incorrect email or password."

@@ -1,5 +1,5 @@
 """Console pages (console.yaml, text/html): each needs a session, else it redirects to the
-sign-in page. What they show is read by gateway/console/views.py."""
+sign-in page. What they show is read by web/console/views.py."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import Any
 
 from starlette.responses import RedirectResponse, Response
 
-from gateway import accounts_admin
-from gateway.console import Console
-from gateway.console.chart import HEIGHT, WIDTH, bars
-from gateway.console.own_keys import last_four
-from gateway.console.pages import base_url, current_request, render, to_sign_in
-from gateway.console.views import usage_of, user_keys, workspaces_of
 from storage import accounts, members, provider_keys
+from usecases import accounts_admin
+from web.console import Console
+from web.console.chart import HEIGHT, WIDTH, bars
+from web.console.own_keys import last_four
+from web.console.pages import base_url, current_request, render, to_sign_in
+from web.console.views import usage_of, user_keys, workspaces_of
 
 BYOK_PROVIDER = "openrouter"
 

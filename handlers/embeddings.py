@@ -6,9 +6,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from gateway.answers import MeteredAnswer
-from gateway.embeddings import begin_embeddings
 from gateway.services import Services
+from usecases.embeddings import begin_embeddings
+from web.answers import MeteredAnswer
 
 
 async def create_embedding(

@@ -10,9 +10,9 @@ from connexion import request
 from starlette.responses import Response
 
 from domain.errors import NotFound
-from gateway.answers import MeteredAnswer
-from gateway.images import begin_images, links_base
 from gateway.services import Services
+from usecases.images import begin_images, links_base
+from web.answers import MeteredAnswer
 
 
 async def create_image(

@@ -3,9 +3,9 @@ and without a key."""
 
 from __future__ import annotations
 
-from gateway import readiness
 from gateway.services import Services
 from storage.revisions import code_revisions
+from usecases import readiness
 
 
 async def healthz() -> dict[str, str]:

@@ -7,9 +7,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from gateway import responses
-from gateway.answers import MeteredAnswer
 from gateway.services import Services
+from usecases import responses
+from web.answers import MeteredAnswer
 
 
 async def create_response(

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from gateway.services import Services
-from gateway.usage_report import caller_usage
+from usecases.usage import caller_usage
 
 
 def _date(value: str | None) -> date | None:

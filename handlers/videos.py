@@ -8,10 +8,10 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 
 from domain.videos import MEDIA_TYPES, Job, ReferenceFile, poll_after_ms
-from gateway.answers import MeteredAnswer
-from gateway.multipart import Form, UploadedFile
 from gateway.services import Services
-from gateway.videos import begin_video, retrieve_video, video_content
+from usecases.videos import begin_video, retrieve_video, video_content
+from web.answers import MeteredAnswer
+from web.multipart import Form, UploadedFile
 
 DECLARED = frozenset(MEDIA_TYPES.values())  # what the spec declares for the content
 

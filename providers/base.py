@@ -40,7 +40,7 @@ class ChatProvider(Protocol):
 class TextCompletionProvider(Protocol):
     """Serves OpenAI's legacy `POST /completions` itself: an OpenAI-compatible upstream (passed
     through) or the offline echo model. Chat providers without it are served by translation
-    (`gateway/completions.py`)."""
+    (`usecases/completions.py`)."""
 
     @property
     def name(self) -> str: ...

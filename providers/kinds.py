@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from domain.provider_kinds import KindCapabilities
-from providers.http_client import HttpClient
+from providers.http.client import HttpClient
 from providers.rows import Row
 from providers.served import Served
 
@@ -27,7 +27,7 @@ class Kind:
 
 
 def _echo(row: Row, env: Mapping[str, str], client: HttpClient) -> Served:
-    from providers import echo
+    from providers.echo import model as echo
 
     model = echo.build(row, env, client)
     return Served(
@@ -41,7 +41,7 @@ def _echo(row: Row, env: Mapping[str, str], client: HttpClient) -> Served:
 
 
 def _openai_compatible(row: Row, env: Mapping[str, str], client: HttpClient) -> Served:
-    from providers import openai_compatible
+    from providers.openai import client as openai_compatible
 
     upstream = openai_compatible.build(row, env, client)
     has_images = upstream.image_api in openai_compatible.IMAGE_APIS
@@ -62,20 +62,20 @@ def _openai_compatible(row: Row, env: Mapping[str, str], client: HttpClient) -> 
 
 
 def _anthropic(row: Row, env: Mapping[str, str], client: HttpClient) -> Served:
-    from providers import anthropic
+    from providers.anthropic import client as anthropic
 
     return Served(chat=anthropic.build(row, env, client))
 
 
 def _gemini(row: Row, env: Mapping[str, str], client: HttpClient) -> Served:
-    from providers import gemini
+    from providers.gemini import client as gemini
 
     upstream = gemini.build(row, env, client)
     return Served(chat=upstream, embeddings=upstream, images=upstream, transcriptions=upstream)
 
 
 def _replicate(row: Row, env: Mapping[str, str], client: HttpClient) -> Served:
-    from providers import replicate
+    from providers.replicate import client as replicate
 
     return Served(images=replicate.build(row, env, client))
 

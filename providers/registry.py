@@ -11,7 +11,7 @@ from typing import TypeVar
 from domain.deadlines import Deadlines
 from domain.upstream_policy import UpstreamPolicy, policy_of
 from providers.base import ModelLister
-from providers.http_client import HttpClient, Timeouts
+from providers.http.client import HttpClient, Timeouts
 from providers.kinds import KINDS
 from providers.rows import Row, is_configured
 from providers.served import Endpoint, Served

@@ -258,7 +258,7 @@ rate_limits = Table(
     Column("at_ms", BigInteger, nullable=False),
 )
 
-# `Idempotency-Key`s per developer key (gateway/idempotency.py): the request running under each,
+# `Idempotency-Key`s per developer key (web/idempotency.py): the request running under each,
 # then its answer for 24 hours. Times are unix milliseconds. A `running` row belongs to the
 # process named by `owner` while `lease_until` is ahead; `request_id` names the attempt.
 idempotency_keys = Table(

@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 from click.testing import CliRunner, Result
 
-from gateway.app import create_app
-from gateway.cli import cli
+from cli import cli
 from gateway.settings import Settings
 from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH
+from web.app import create_app
 
 SERVER_SECRET = "cli-in-process-server-secret"
 WATCH.remember(SERVER_SECRET)

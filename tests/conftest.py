@@ -27,7 +27,6 @@ import sqlalchemy
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import keys
-from gateway.app import create_app
 from gateway.settings import Settings
 from storage import accounts, usage
 from storage.engine import create_engine
@@ -38,6 +37,7 @@ from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH, ErrorAnswers
 from tests.services.postgres import local_postgres
 from tests.services.redis import local_redis
+from web.app import create_app
 
 pytest_plugins = ["tests.leak_watch"]  # no secret of the run in any log (tests/leak_watch.py)
 

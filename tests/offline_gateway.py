@@ -15,11 +15,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from tests.conftest import SERVER_SECRET, Gateway, seed
 from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH, ErrorAnswers
+from web.app import create_app
 
 
 @contextmanager

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.app import create_app
 from gateway.services import build_services
 from gateway.settings import Settings
 from storage import accounts
 from tests.conftest import SERVER_SECRET, Gateway, seed
 from tests.fakes.server import serve_asgi
+from web.app import create_app
 
 HELLO = [{"role": "user", "content": "hi"}]
 

@@ -17,10 +17,11 @@ from domain.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
-from providers import anthropic as ant
+from providers.anthropic import answers
+from providers.anthropic import request as ant
 from providers.chunks import Collector, ToolCallRepair, repair_choice
+from providers.http.upstream import status_error
 from providers.sse import SSEDecoder
-from providers.upstream import status_error
 
 MODEL = "claude-sonnet-4-5"
 WEATHER = {
@@ -352,7 +353,7 @@ REFERENCE_MESSAGE = {  # from Anthropic's API reference
 
 
 def test_reference_message_becomes_a_completion() -> None:
-    completion = ant.to_completion(REFERENCE_MESSAGE)
+    completion = answers.to_completion(REFERENCE_MESSAGE)
     [choice] = completion["choices"]
     assert choice["finish_reason"] == "tool_calls"
     assert choice["message"] == {
@@ -381,7 +382,7 @@ def test_json_tool_answer_becomes_the_content() -> None:
         **REFERENCE_MESSAGE,
         "content": [{"type": "tool_use", "id": "toolu_1", "name": "reply", "input": {"a": 1}}],
     }
-    [choice] = ant.to_completion(message, json_tool="reply")["choices"]
+    [choice] = answers.to_completion(message, json_tool="reply")["choices"]
     assert choice["message"]["content"] == '{"a": 1}'
     assert "tool_calls" not in choice["message"] and choice["finish_reason"] == "stop"
 
@@ -400,7 +401,7 @@ def test_json_tool_answer_becomes_the_content() -> None:
     ],
 )
 def test_stop_reasons(stop_reason: str, finish: str) -> None:
-    assert ant.finish_reason(stop_reason) == finish
+    assert answers.finish_reason(stop_reason) == finish
 
 
 def test_usage_with_cache_writes_and_thinking_tokens() -> None:
@@ -411,7 +412,7 @@ def test_usage_with_cache_writes_and_thinking_tokens() -> None:
         "output_tokens": 50,
         "output_tokens_details": {"thinking_tokens": 20},
     }
-    assert ant.usage(raw) == {
+    assert answers.usage(raw) == {
         "prompt_tokens": 510,
         "completion_tokens": 50,
         "total_tokens": 560,
@@ -478,7 +479,7 @@ data: {"type":"content_block_stop","index":0}
 
 
 def translate(text: str, json_tool: str | None = None) -> list[dict[str, Any]]:
-    translator = ant.StreamTranslator(json_tool=json_tool)
+    translator = answers.StreamTranslator(json_tool=json_tool)
     decoder = SSEDecoder()
     chunks = []
     for event in [*decoder.feed(text), *decoder.flush()]:
@@ -672,7 +673,7 @@ def _body(kind: str, message: str) -> bytes:
 def test_http_errors_map_to_our_tree(
     status: int, kind: str, headers: dict[str, str], error: type, our_status: int
 ) -> None:
-    mapped = status_error(status, headers, _body(kind, "Boom: details"), ant.read_error)
+    mapped = status_error(status, headers, _body(kind, "Boom: details"), answers.read_error)
     assert type(mapped) is error and mapped.status == our_status
     assert "Boom: details" in mapped.message
     if status == 429:

@@ -12,11 +12,11 @@ import click
 import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.cli import cli
+from cli import cli
 from tests.cli_runner import Wmgw, wmgw_on
 from tests.conftest import WMGW
 from tests.fakes.server import serve_asgi
+from web.app import create_app
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
@@ -59,7 +59,7 @@ def _opts(command: click.Command) -> list[str]:
 
 def test_the_console_script_and_python_m_give_the_version() -> None:
     expected = f"wmgw, version {version('writingmate-gateway')}"
-    for command in ([str(WMGW)], [sys.executable, "-m", "gateway.cli"]):
+    for command in ([str(WMGW)], [sys.executable, "-m", "cli"]):
         done = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
         assert (done.returncode, done.stdout.strip()) == (0, expected), done.stderr
 

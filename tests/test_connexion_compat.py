@@ -1,4 +1,4 @@
-"""gateway/connexion_compat/ patches Connexion's internals for speed and for OpenAPI 3.1. A
+"""web/connexion_compat/ patches Connexion's internals for speed and for OpenAPI 3.1. A
 client must not be able to tell: every request below gets the same answer as through
 Connexion's own routing and request validation, whatever the handler's arguments, valid or
 not. And the patches must not outlive the library they were written for: a version they were
@@ -21,9 +21,9 @@ from connexion.middleware.request_validation import RequestValidationOperation
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 
-from gateway.connexion_compat import UnsupportedVersion, check_versions, routing
-from gateway.connexion_compat.request_validation import CONNEXION_VALIDATE, _validate_then_call
 from tests.conftest import Gateway
+from web.connexion_compat import UnsupportedVersion, check_versions, routing
+from web.connexion_compat.request_validation import CONNEXION_VALIDATE, _validate_then_call
 
 ECHO = "writingmate/echo"
 JSON = {"content-type": "application/json"}

@@ -26,9 +26,9 @@ def test_each_way_of_serving_runs_migrations_the_gateway_worker_and_its_settings
 ) -> None:
     command = SERVING[where]
     assert "wmgw migrate" in command
-    assert "gateway.app:create_app_from_env()" in command
-    assert "-k gateway.worker.GatewayWorker" in command
-    assert "-c python:gateway.gunicorn_conf" in command  # JSON logs, metrics of every worker
+    assert "web.app:create_app_from_env()" in command
+    assert "-k web.worker.GatewayWorker" in command
+    assert "-c python:web.gunicorn_conf" in command  # JSON logs, metrics of every worker
     assert f"--graceful-timeout {GRACEFUL_TIMEOUT}" in command
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.catalog import ModelEntry
-from providers.echo import Echo
+from providers.echo.model import Echo
 
 MODEL = ModelEntry(
     slug="writingmate/echo",

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from domain.errors import InvalidRequest, UpstreamError
-from providers import gemini
 from providers.chunks import Collector, ToolCallRepair, repair_choice
-from providers.upstream import status_error
+from providers.gemini import answers
+from providers.gemini import request as gemini
+from providers.http.upstream import status_error
 
 PNG = "iVBORw0KGgo="
 WEATHER_TOOL = {
@@ -397,7 +398,7 @@ RECORDED_CALL = {
 
 
 def test_recorded_function_call_response() -> None:
-    completion = gemini.to_completion(RECORDED_CALL)
+    completion = answers.to_completion(RECORDED_CALL)
     [choice] = completion["choices"]
     assert choice["finish_reason"] == "tool_calls"
     assert choice["message"]["content"] is None
@@ -485,7 +486,7 @@ RESPONSES: list[tuple[str, dict[str, Any], str | None, str, str | None]] = [
 def test_response_translation(
     name: str, response: dict[str, Any], content: str | None, finish: str, reasoning: str | None
 ) -> None:
-    [choice] = gemini.to_completion(response)["choices"]
+    [choice] = answers.to_completion(response)["choices"]
     assert choice["message"]["content"] == content
     assert choice["finish_reason"] == finish
     assert choice["message"].get("reasoning_content") == reasoning
@@ -512,7 +513,7 @@ USAGE: list[tuple[dict[str, Any], tuple[int, int, int, int]]] = [
 
 @pytest.mark.parametrize(("metadata", "expected"), USAGE)
 def test_usage(metadata: dict[str, Any], expected: tuple[int, int, int, int]) -> None:
-    usage = gemini.usage(metadata)
+    usage = answers.usage(metadata)
     assert usage is not None
     got = (
         usage["prompt_tokens"],
@@ -569,9 +570,9 @@ RECORDED_STREAM = [
 
 
 def run_stream(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    state = gemini.StreamState()
-    chunks = [c for e in events for c in gemini.to_chunks(e, state)]
-    return chunks + gemini.final_chunks(state)
+    state = answers.StreamState()
+    chunks = [c for e in events for c in answers.to_chunks(e, state)]
+    return chunks + answers.final_chunks(state)
 
 
 def collect(chunks: list[dict[str, Any]]) -> dict[str, Any]:

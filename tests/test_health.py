@@ -20,8 +20,6 @@ from alembic.script import ScriptDirectory
 from openapi_spec_validator import validate
 
 from domain.errors import ServiceUnavailable
-from gateway import readiness
-from gateway.app import create_app
 from gateway.settings import REPO_ROOT, Settings
 from storage.engine import create_engine
 from storage.migrate import MIGRATIONS, upgrade
@@ -30,6 +28,8 @@ from tests.conftest import SERVER_SECRET
 from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH, ErrorAnswers
 from tests.services.postgres import server_bin
+from usecases import readiness
+from web.app import create_app
 
 ENVELOPE = {"message", "type", "param", "code"}
 DATABASE_PASSWORD = "pg-password-for-readiness"  # trust authentication lets any through

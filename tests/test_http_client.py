@@ -1,4 +1,4 @@
-"""The upstream HTTP client (providers/http_client.py, over aiohttp) against scripted HTTP/1.1
+"""The upstream HTTP client (providers/http/client.py, over aiohttp) against scripted HTTP/1.1
 servers on loopback: keep-alive, body framings, flow control, timeouts, connection limits, TLS,
 proxies, and the ways a server can misbehave."""
 
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from providers.http_client import (
+from providers.http.client import (
     Broken,
     ConnectFailed,
     HttpClient,
@@ -31,7 +31,7 @@ from providers.http_client import (
     TooLarge,
     Unsendable,
 )
-from providers.proxies import Proxies
+from providers.http.proxies import Proxies
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -568,7 +568,7 @@ async def test_calls_go_through_the_proxy_of_the_settings_environment() -> None:
 def test_the_patch_of_aiohttp_refuses_a_version_it_was_not_written_for(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import aiohttp
 
-    from providers import aiohttp_compat
+    from providers.http import aiohttp_compat
 
     aiohttp_compat.check_version()  # the installed one
     monkeypatch.setattr(aiohttp, "__version__", "4.0.0")

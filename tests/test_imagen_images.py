@@ -15,7 +15,7 @@ from google.genai import types
 
 from domain.errors import InvalidRequest
 from domain.images import image_request
-from providers import imagen
+from providers.gemini import imagen
 from tests.conftest import Gateway
 from tests.fakes.imagen_upstream import FakeImagen
 from tests.fakes.pngs import label_of, tiny_png

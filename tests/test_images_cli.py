@@ -6,9 +6,9 @@ from __future__ import annotations
 import openai
 import pytest
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from tests.fakes.server import serve_asgi
+from web.app import create_app
 
 
 def test_plan_with_a_daily_image_limit_refuses_the_image_past_it(wmgw) -> None:  # type: ignore[no-untyped-def]

@@ -10,12 +10,12 @@ from pathlib import Path
 import openai
 import pytest
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from storage import accounts, quota
 from tests.conftest import SERVER_SECRET, run_db, seed
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import server_bin
+from web.app import create_app
 
 pytestmark = pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed")
 

@@ -14,7 +14,7 @@ from domain import image_links
 from domain.errors import InvalidRequest
 from domain.images import aspect_ratio, image_request, parse_size
 from gateway.image_store import ImageStore
-from providers import echo_images
+from providers.echo import images as echo_images
 
 KEY = image_links.link_key(b"server-secret")
 

@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from domain import keys
-from gateway.idempotency import developer_key_id
+from web.idempotency import developer_key_id
 
 SECRET = b"fuzzing-server-secret-0123456789"
 MANY = settings(max_examples=300, deadline=None)

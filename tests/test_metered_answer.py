@@ -1,4 +1,4 @@
-"""gateway/answers.py driven as an ASGI app, with a run that stands for any endpoint's: frames
+"""web/answers.py driven as an ASGI app, with a run that stands for any endpoint's: frames
 ready together leave in one write, none waits for a later one, a client leaving stops the run
 (letting it finish its clean-up) and the run is settled once however it ends, a slow client
 stops the frames from being read far ahead, and a failure before any output is a JSON error."""
@@ -13,14 +13,14 @@ from typing import Any
 from domain.charges import Ending
 from domain.errors import GatewayError, UpstreamUnavailable
 from domain.metering import Usage
-from gateway.answers import MeteredAnswer
 from gateway.runs import Answer
 from gateway.tickets import Claim, Receipt
+from web.answers import MeteredAnswer
 
 
 @dataclass
 class Ticket:
-    """What gateway/answers.py needs of a ticket: it records every settlement."""
+    """What web/answers.py needs of a ticket: it records every settlement."""
 
     request_id: str = "req_test"
     stop_reason: str | None = None

@@ -32,7 +32,7 @@ from tests.services.gunicorn import gunicorn_gateway
 from tests.services.postgres import server_bin
 
 FAST_LEASES = {"WMGW_RESERVATION_LEASE_SECONDS": "2", "WMGW_DRAIN_SECONDS": "2"}
-WORKER = "gateway.worker.GatewayWorker"
+WORKER = "web.worker.GatewayWorker"
 STREAMS = 20
 STREAM = {
     "model": "openai/gpt-5-mini",
@@ -198,7 +198,7 @@ def test_make_run_stopped_past_its_grace_ends_streams_with_an_error_event(
     port = _free_port()
     uvicorn = Path(sys.executable).parent / "uvicorn"
     command = [
-        str(uvicorn), "--factory", "gateway.app:create_app_from_env",
+        str(uvicorn), "--factory", "web.app:create_app_from_env",
         "--port", str(port), "--timeout-graceful-shutdown", "5", "--no-access-log",
     ]  # fmt: skip
     log = (tmp_path / "uvicorn.log").open("wb")

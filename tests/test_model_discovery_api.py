@@ -17,13 +17,13 @@ import httpx
 import openai
 import pytest
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from tests.conftest import SERVER_SECRET, Gateway, seed, wait_for
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.openrouter_upstream import FakeOpenRouter
 from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH, ErrorAnswers
+from web.app import create_app
 
 KEY = "sk-or-v1-discovery-test-key-0123456789"
 WATCH.remember(KEY)

@@ -17,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from storage import usage
 from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
 from tests.fakes.openai_upstream import FakeOpenAIUpstream, openai_error
 from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH
+from web.app import create_app
 
 WMGW = Path(sys.executable).parent / "wmgw"
 SAMPLE = Path(__file__).parent / "fixtures" / "openrouter-models.json"

@@ -16,12 +16,12 @@ import httpx
 import openai
 import pytest
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from storage import usage
 from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
 from tests.fakes.openrouter_upstream import FakeOpenRouter
 from tests.fakes.server import serve_asgi
+from web.app import create_app
 
 WMGW = Path(sys.executable).parent / "wmgw"
 SAMPLE = Path(__file__).parent / "fixtures" / "openrouter-models.json"

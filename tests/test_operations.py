@@ -1,5 +1,5 @@
 """Operations are named as OpenAI names them, and each finds its handler by the naming rule of
-gateway/operations.py: the module of its tag, the function of its operationId in snake case.
+web/operations.py: the module of its tag, the function of its operationId in snake case.
 So a client generated from the spec has OpenAI's method names (`create_chat_completion`)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 from connexion.utils import get_function_from_name
 
-from gateway.operations import HTTP_METHODS, handler_name, handler_names
-from gateway.published_spec import load
 from gateway.settings import REPO_ROOT
+from web.operations import HTTP_METHODS, handler_name, handler_names
+from web.published_spec import load
 
 SPEC = load(REPO_ROOT / "openapi.yaml")
 OPENAI_SPEC = REPO_ROOT / "tests" / "fixtures" / "openai-openapi-subset.yaml"

@@ -1,4 +1,4 @@
-"""URLs the gateway fetches without having configured them (providers/outbound.py): refused
+"""URLs the gateway fetches without having configured them (providers/http/outbound.py): refused
 on private, loopback and link-local addresses unless allowed, checked on every address the
 name resolves to, and connected to the address that was checked (DNS rebinding)."""
 
@@ -19,8 +19,8 @@ from starlette.types import Receive, Scope, Send
 
 from domain.errors import InvalidRequest, UpstreamError
 from domain.fetch_rules import PUBLIC_ONLY, FetchAllow, parse_allow
-from providers import image_http, outbound
-from providers.http_client import ConnectFailed
+from providers.http import image_http, outbound
+from providers.http.client import ConnectFailed
 from tests.conftest import Gateway
 from tests.fakes.pngs import tiny_png
 from tests.fakes.replicate_upstream import FakeReplicate

@@ -9,11 +9,11 @@ from contextlib import contextmanager
 import openai
 import pytest
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from storage import quota
 from tests.conftest import run_db
 from tests.fakes.server import serve_asgi
+from web.app import create_app
 
 HELLO = [{"role": "user", "content": "hi"}]
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import openai
 import pytest
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from storage import quota, usage
 from storage.usage_reports import usage_by
@@ -18,6 +17,7 @@ from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import server_bin
 from tests.usage_ledger import period_today
+from web.app import create_app
 
 pytestmark = pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed")
 

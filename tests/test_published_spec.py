@@ -11,9 +11,9 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from gateway.published_spec import PublishedSpec, load
 from gateway.settings import REPO_ROOT
 from tests.conftest import Gateway
+from web.published_spec import PublishedSpec, load
 
 FILE = load(REPO_ROOT / "openapi.yaml")
 

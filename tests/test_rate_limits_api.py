@@ -14,7 +14,6 @@ import pytest
 import redis
 from sqlalchemy import event
 
-from gateway.app import create_app
 from gateway.services import build_services
 from gateway.settings import Settings
 from storage import accounts
@@ -23,6 +22,7 @@ from tests.conftest import SERVER_SECRET, Gateway, run_db, seed
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 from tests.services.redis import server_bin as redis_bin
+from web.app import create_app
 
 HELLO = [{"role": "user", "content": "hi"}]
 RATE_HEADERS = {

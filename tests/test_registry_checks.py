@@ -16,15 +16,15 @@ import yaml
 from domain.catalog import Catalog, ModelEntry, entry_from_config
 from domain.catalog_checks import ModelRules
 from domain.errors import CatalogError
-from gateway.app import create_app
 from gateway.model_sources import ModelSources
 from gateway.settings import REPO_ROOT, DiscoverySettings, Settings
-from providers.http_client import HttpClient
+from providers.http.client import HttpClient
 from providers.kinds import CAPABILITIES, KINDS
-from providers.openai_compatible import IMAGE_APIS
+from providers.openai.client import IMAGE_APIS
 from providers.registry import build_registry, serve_row
 from providers.served import CHAT, COMPLETIONS, EMBEDDINGS, IMAGES, TRANSCRIPTIONS, VIDEOS
 from tests.conftest import SERVER_SECRET
+from web.app import create_app
 
 Document = dict[str, Any]
 
@@ -263,7 +263,7 @@ def test_the_server_entry_point_stops_with_the_message_alone(
 ) -> None:
     """`make run` and `make serve` start through create_app_from_env: a bad catalog ends the
     start with one line naming the row, not a traceback."""
-    from gateway.app import create_app_from_env
+    from web.app import create_app_from_env
 
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text("providers:\n  - name: bad\n    kind: nosuch\nmodels: []\n")

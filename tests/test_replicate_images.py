@@ -18,7 +18,7 @@ from domain.catalog import ModelEntry
 from domain.errors import InvalidRequest, UpstreamError
 from domain.images import image_request
 from gateway.settings import REPO_ROOT
-from providers import replicate
+from providers.replicate import client as replicate
 from storage import accounts
 from tests.conftest import Gateway
 from tests.fakes.pngs import label_of

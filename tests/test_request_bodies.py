@@ -14,12 +14,12 @@ import pytest
 import yaml
 from connexion.json_schema import resolve_refs
 
-from gateway import body_limits
-from gateway.integer_fields import integer_fields
-from gateway.json_body import MAX_DEPTH
 from gateway.settings import Settings
 from tests.audio_samples import tone
 from tests.conftest import Gateway
+from web import body_limits
+from web.integer_fields import integer_fields
+from web.json_body import MAX_DEPTH
 
 ECHO = "writingmate/echo"
 HELLO = [{"role": "user", "content": "Hello!"}]
@@ -331,7 +331,7 @@ def integer_paths(schema: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str
 
 
 def test_integers_are_only_where_decimals_are_looked_for() -> None:
-    """gateway/integer_fields.py looks at top-level fields, their arrays (two deep) and their
+    """web/integer_fields.py looks at top-level fields, their arrays (two deep) and their
     maps: an integer anywhere else in a request would let `2.0` through again."""
     spec = yaml.safe_load(Settings.from_env({}).spec_path.read_text())
     schemas = resolve_refs(spec)["components"]["schemas"]

@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway import logs
 from gateway.settings import LogSettings
 from tests.conftest import Gateway, wait_for
 from tests.fakes.faulty import closed_port_url
 from tests.offline_gateway import offline_gateway
+from web import logs
 
 ECHO = "writingmate/echo"
 GPT = "openai/gpt-4o-mini"

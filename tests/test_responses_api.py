@@ -15,7 +15,6 @@ import pydantic
 import pytest
 from sqlalchemy import create_engine, text
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from storage import accounts
 from storage.migrate import upgrade
@@ -25,6 +24,7 @@ from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import local_postgres, server_bin
 from tests.test_spec import errors
+from web.app import create_app
 
 ECHO = "writingmate/echo"
 OPENAI = "openai/gpt-5-mini"

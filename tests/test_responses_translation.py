@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 
 from domain.errors import InvalidRequest
-from providers.responses_events import ResponseEvents, outcome, shell
-from providers.responses_translation import (
+from tests.test_spec import DOC, errors, referenced_schemas, walk
+from usecases.responses_events import ResponseEvents, outcome, shell
+from usecases.responses_translation import (
     chat_messages,
     chat_request,
     completion_chunk,
     input_items,
     response_usage,
 )
-from tests.test_spec import DOC, errors, referenced_schemas, walk
 
 USAGE = response_usage({"prompt_tokens": 3, "completion_tokens": 2})
 

@@ -11,10 +11,9 @@ import pytest
 from domain.catalog import ModelEntry
 from domain.errors import InvalidRequest, UpstreamError
 from domain.metering import Usage
-from gateway.multipart import body_limit, coerce, file_limits, resolve
-from providers import gemini_transcriptions as gemini
-from providers import openai_transcriptions as openai_tx
 from providers.audio_headers import inspect
+from providers.gemini import transcriptions as gemini
+from providers.openai import transcriptions as openai_tx
 from providers.transcripts import (
     Segment,
     Transcript,
@@ -25,6 +24,7 @@ from providers.transcripts import (
     vtt,
 )
 from tests.audio_samples import flac_head, mp3_frames, silence, tone
+from web.multipart import body_limit, coerce, file_limits, resolve
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -14,10 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import Receive, Scope, Send
 
-from gateway.middleware import RequestId
 from tests.conftest import Gateway
 from tests.fakes.server import serve_asgi
 from tests.test_metered_answer import Client, Run, numbered, serve
+from web.middleware import RequestId
 
 ECHO = "writingmate/echo"
 HELLO = [{"role": "user", "content": "Hello!"}]

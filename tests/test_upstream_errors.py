@@ -17,8 +17,8 @@ from domain.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from providers.http_client import Broken, ConnectFailed, TimedOut, Unsendable
-from providers.upstream import openai_error_fields, status_error, transport_error
+from providers.http.client import Broken, ConnectFailed, TimedOut, Unsendable
+from providers.http.upstream import openai_error_fields, status_error, transport_error
 
 
 def openai_body(message="Upstream says no.", param=None, code=None, type_="invalid_request_error"):

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import create_app
 from tests.conftest import Gateway, seed
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import server_bin
 from tests.test_postgres import settings_on
 from tests.test_usage_cli import usage_json
 from tests.usage_ledger import ledger_row, record, sums
+from web.app import create_app
 
 pytestmark = pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed")
 

@@ -2,7 +2,7 @@
 (OpenAI-compatible upstreams, Anthropic's `source.type: url`), for the provider to fetch from
 its own network; Gemini, which takes images inline only, refuses it with a 400 rather than the
 gateway fetching it. So a user's URL pointing into the gateway's network reaches nothing
-there, and the only URLs the gateway fetches are upstreams' links (providers/outbound.py)."""
+there, and the only URLs the gateway fetches are upstreams' links (providers/http/outbound.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from domain.videos import spec_from
-from providers import openai_videos
+from providers.openai import videos as openai_videos
 from tests.conftest import Gateway
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.fakes.gemini_upstream import FakeGeminiUpstream

@@ -21,7 +21,9 @@ from domain.videos import (
     poll_after_ms,
     spec_from,
 )
-from providers import echo_videos, openai_videos, tiny_media
+from providers.echo import tiny_media
+from providers.echo import videos as echo_videos
+from providers.openai import videos as openai_videos
 
 SORA = ModelEntry("openai/sora-2", "openai", "sora-2", 0, "openai", frozenset({"video"}))
 

@@ -321,8 +321,8 @@ def test_jobs_survive_a_restart(
     upstream_id = job_row(stopped, video.id)["upstream_id"]
     assert fake_openai.videos.polls_of(upstream_id) == 0
     # A new gateway process on the same database picks the job up.
-    from gateway.app import create_app
     from tests.fakes.server import serve_asgi
+    from web.app import create_app
 
     app = create_app(
         stopped.settings.__class__.from_env(
@@ -391,7 +391,7 @@ def test_two_workers_on_one_database_never_take_the_same_job(
 
     from gateway.settings import VideoSettings
     from gateway.video_worker import VideoWorker
-    from providers.echo import Echo
+    from providers.echo.model import Echo
     from storage.engine import create_engine
 
     gateway = start_gateway(env={**FAST, "WMGW_VIDEO_WORKER": "0"})

@@ -5,9 +5,9 @@ from __future__ import annotations
 import openai
 import pytest
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from tests.fakes.server import serve_asgi
+from web.app import create_app
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from storage.tables import plans, video_jobs
 from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import server_bin
+from web.app import create_app
 
 pytestmark = [
     pytest.mark.skipif(server_bin() is None, reason="PostgreSQL is not installed"),

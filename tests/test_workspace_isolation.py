@@ -23,7 +23,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import keys
-from gateway.app import create_app
 from gateway.settings import REPO_ROOT, Settings
 from storage import accounts
 from storage.tables import ledger, plans, quota_counters
@@ -31,6 +30,7 @@ from tests.audio_samples import tone
 from tests.conftest import FETCH_ALLOW, SERVER_SECRET, run_db, seed
 from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH, ErrorAnswers
+from web.app import create_app
 
 WORDS = "the owner's private words 5f2c"  # what the owner wrote; nobody else may read it
 IDEMPOTENCY_KEY = "shared-idempotency-key-1"

@@ -83,9 +83,9 @@ def gunicorn_gateway(
     log = log_dir / f"gunicorn-{port}.log"
     command = [
         str(GUNICORN),
-        "gateway.app:create_app_from_env()",
+        "web.app:create_app_from_env()",
         "-c",
-        "python:gateway.gunicorn_conf",  # as `make serve`: Prometheus' multiprocess mode
+        "python:web.gunicorn_conf",  # as `make serve`: Prometheus' multiprocess mode
         "-k",
         worker_class,
         "--bind",

@@ -1,5 +1,0 @@
-"""`python -m gateway.cli`, the same as the `wmgw` console script."""
-
-from gateway.cli import main
-
-main()

@@ -1,0 +1,57 @@
+"""OpenAI's legacy `POST /completions` on an OpenAI-compatible upstream, passed through: our
+slug becomes the upstream's model id and a stream always asks for usage (so every stream can
+be metered); everything else goes as the client sent it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from domain.catalog import ModelEntry
+from domain.errors import UpstreamError
+from providers.base import Chunk
+from providers.http import upstream
+from providers.http.client import HttpClient
+from providers.openai.request import to_upstream
+
+
+def _failure(payload: Mapping[str, Any], sent: Mapping[str, str]) -> UpstreamError | None:
+    """An upstream that fails mid-stream sends `data: {"error": {...}}`."""
+    if not payload.get("error"):
+        return None
+    message, _, _ = upstream.openai_error_fields(payload)
+    text = upstream.upstream_message(message or str(payload["error"]), sent)
+    return UpstreamError(f"The upstream provider failed mid-stream: {text}")
+
+
+async def stream(
+    client: HttpClient,
+    url: str,
+    headers: Mapping[str, str],
+    body: Mapping[str, Any],
+    model: ModelEntry,
+) -> AsyncIterator[Chunk]:
+    """The upstream's `text_completion` chunks, its usage chunk included."""
+    request = to_upstream(body, model, stream=True)
+    async for event in upstream.stream_events(client, url, request, headers):
+        if event.data.strip() == "[DONE]":
+            continue  # read on to the end of the body so the connection can be reused
+        payload = upstream.event_object(event)
+        failure = _failure(payload, headers)
+        if failure is not None:
+            raise failure
+        yield payload
+
+
+async def complete(
+    client: HttpClient,
+    url: str,
+    headers: Mapping[str, str],
+    body: Mapping[str, Any],
+    model: ModelEntry,
+) -> dict[str, Any]:
+    """The upstream's `text_completion`."""
+    answer = await upstream.post_json(client, url, to_upstream(body, model, stream=False), headers)
+    if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+        raise UpstreamError("The upstream provider sent a malformed response.")
+    return answer

@@ -1,0 +1,34 @@
+"""OpenAI's x-ratelimit-* headers on every response of a key that has a rate limit.
+
+web/middleware.py's RequestId leaves an empty `RateReport` in the scope for each request;
+the rate-limit checks fill it in (through the Caller, which carries it), and RequestId stamps
+what it holds on the response's start, errors included. A key without limits leaves it empty:
+no header.
+"""
+
+from __future__ import annotations
+
+from domain.ratelimit import RateState, duration
+
+RATE_REPORT = "wmgw.rate_report"
+
+
+class RateReport:
+    """The latest decision of each unit for one request."""
+
+    __slots__ = ("requests", "tokens")
+
+    def __init__(self) -> None:
+        self.requests: RateState | None = None
+        self.tokens: RateState | None = None
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        headers: list[tuple[bytes, bytes]] = []
+        for unit, rate in (("requests", self.requests), ("tokens", self.tokens)):
+            if rate is not None:
+                headers += [
+                    (b"x-ratelimit-limit-" + unit.encode(), str(rate.limit).encode()),
+                    (b"x-ratelimit-remaining-" + unit.encode(), str(rate.remaining).encode()),
+                    (b"x-ratelimit-reset-" + unit.encode(), duration(rate.reset_ms).encode()),
+                ]
+        return headers
