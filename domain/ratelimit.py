@@ -133,3 +133,13 @@ def duration(ms: int) -> str:
     if minutes:
         return f"{minutes}m{seconds}"
     return seconds
+
+
+class RateReport:
+    """The latest decision of each unit for one request."""
+
+    __slots__ = ("requests", "tokens")
+
+    def __init__(self) -> None:
+        self.requests: RateState | None = None
+        self.tokens: RateState | None = None

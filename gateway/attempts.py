@@ -157,7 +157,7 @@ class Failover(Generic[P]):
                 if error
                 else ("circuit_open" if outcome == SKIPPED else None),
                 duration_ms=int((time.monotonic() - started) * 1000),
-                kind=failure_kind(error) if error else None,
+                failure_kind=failure_kind(error) if error else None,
             )
         )
 

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain import keys, sealing
 from domain.errors import InvalidApiKey, PermissionDenied
+from domain.ratelimit import RateReport
 from storage import accounts, provider_keys
-from web.rate_limit_headers import RateReport
 
 T = TypeVar("T")
 log = logging.getLogger("wmgw.auth")

@@ -48,7 +48,7 @@ from gateway.tickets import (
     Route,
     Ticket,
     attempt_rows,
-    counter_kind,
+    counter_name,
     ledger_row,
 )
 from storage import reservations
@@ -166,7 +166,7 @@ class Meter:
             log.warning("request %s was settled by a sweep before it ended", ticket.request_id)
             totals = {}
         remaining = {
-            counter_kind(ticket.caller, hold): _left(counter.limit, totals.get(hold))
+            counter_name(ticket.caller, hold): _left(counter.limit, totals.get(hold))
             for hold, counter in ticket.holds
         }
         return Receipt(messages, images, remaining)

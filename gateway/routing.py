@@ -14,7 +14,8 @@ from domain.errors import GatewayError, ModelNotSupported
 from gateway.attempts import Candidate, candidate
 from gateway.auth import Caller
 from gateway.services import Services
-from providers.served import Endpoint
+from providers.base import VideoProvider
+from providers.served import VIDEOS, Endpoint
 
 log = logging.getLogger("wmgw.routing")
 
@@ -72,3 +73,11 @@ def candidates(
 def _candidate(services: Services, routed: Routed[P]) -> Candidate[P]:
     policy = services.registry.policy(routed.model.provider)
     return candidate(routed.model, routed.provider, routed.own_key, policy)
+
+
+def provider_named(services: Services, name: str) -> VideoProvider | None:
+    """The gateway's own video provider named `name` (never a user's key: the video worker
+    polls with it later)."""
+    if name not in services.registry.configured:
+        return None
+    return services.registry.serving(name, VIDEOS)

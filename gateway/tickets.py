@@ -58,7 +58,7 @@ class Attempt:
     http_status: int | None
     error_code: str | None
     duration_ms: int
-    kind: str | None = None  # a failure's kind, for the metrics (gateway/failures.py)
+    failure_kind: str | None = None  # for the metrics (gateway/failures.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +99,11 @@ class Ticket:
     def request_id(self) -> str:
         return self.caller.request_id
 
-    def counter(self, kind: str) -> Counter | None:
-        """The counter of a kind (`messages`: the daily limit, `pool`, `images`) as admission
+    def counter(self, name: str) -> Counter | None:
+        """The counter `name` (`messages`: the daily limit, `pool`, `images`) as admission
         left it."""
         for hold, counter in self.holds:
-            if counter_kind(self.caller, hold) == kind:
+            if counter_name(self.caller, hold) == name:
                 return counter
         return None
 
@@ -135,7 +135,7 @@ class Ticket:
         return receipt
 
 
-def counter_kind(caller: Caller, hold: Hold) -> str:
+def counter_name(caller: Caller, hold: Hold) -> str:
     if hold.unit == MESSAGES:
         return "pool" if hold.subject != caller.workspace_id else MESSAGES
     return hold.unit

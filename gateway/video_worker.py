@@ -24,11 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import GatewayError, NotFound
 from domain.videos import COMPLETED, FAILED, Job, failure, next_poll_delay
+from gateway.routing import provider_named
 from gateway.services import Services
 from gateway.settings import VideoSettings
 from providers.base import VideoProvider
 from storage import videos as store
-from usecases.videos import provider_named
 
 log = logging.getLogger("wmgw.videos")
 ProviderLookup = Callable[[str], VideoProvider | None]

@@ -8,7 +8,7 @@ from storage.revisions import code_revisions
 from usecases import readiness
 
 
-async def healthz() -> dict[str, str]:
+async def healthz(_services: Services) -> dict[str, str]:
     """The process answers: nothing else is touched, so a busy database never restarts it."""
     return {"status": "ok"}
 

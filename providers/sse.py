@@ -149,7 +149,7 @@ async def events(chunks: AsyncIterable[bytes]) -> AsyncIterator[Event]:
 
 def encode(payload: Any, event: str | None = None) -> bytes:
     """One event: `data: <compact json>` (with an `event:` line when named), blank line.
-    orjson: the relay encodes every chunk, and it is several times faster than json here."""
+    orjson: every chunk streamed is encoded here, and it is several times faster than json here."""
     head = f"event: {event}\n".encode() if event else b""
     return head + b"data: " + _dumps(payload) + b"\n\n"
 

@@ -176,3 +176,25 @@ def source_digest(target: str) -> str:
 @pytest.mark.parametrize("target", sorted(PATCHED))
 def test_each_patched_library_function_is_as_the_patch_expects(target: str) -> None:
     assert source_digest(target) == PATCHED[target], f"{target} changed: check its patch"
+
+
+async def test_a_scheme_naming_its_check_gets_that_check_and_the_others_the_default() -> None:
+    from types import SimpleNamespace
+
+    from web.connexion_compat import bearer_handler
+
+    seen: list[tuple[str, str]] = []
+
+    def recording(name: str) -> Any:
+        async def check(token: str, _request: Any) -> dict[str, Any]:
+            seen.append((name, token))
+            return {"sub": name}
+
+        return check
+
+    handler = bearer_handler(recording("api keys"), {"metrics_token": recording("metrics")})()
+    request = SimpleNamespace(headers={"Authorization": "Bearer t0k3n"})
+    metrics = {"type": "http", "scheme": "bearer", "x-bearerInfoFunc": "metrics_token"}
+    await handler.get_fn(metrics, None)(request)
+    await handler.get_fn({"type": "http", "scheme": "bearer"}, None)(request)
+    assert seen == [("metrics", "t0k3n"), ("api keys", "t0k3n")]

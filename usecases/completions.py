@@ -4,7 +4,7 @@ A model with the `completions` capability whose provider has the endpoint (an Op
 upstream, passed through to its own `/completions`; the offline echo model) is served by the
 provider. Any other chat model is served by translation: one chat call per prompt, turned back
 into `text_completion` choices (`providers/legacy_completions.py`). Either way the source
-yields `text_completion`-shaped chunks, and the chat pipeline (admission, relay, disconnects,
+yields `text_completion`-shaped chunks, and the chat pipeline (admission, streaming, disconnects,
 settling, estimates) runs them with a relabeller for `text_completion` objects.
 """
 

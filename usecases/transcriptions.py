@@ -4,7 +4,9 @@ reports token usage), run and settled by web/answers.py."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from domain import estimates
 from domain.catalog import ModelEntry
@@ -17,10 +19,26 @@ from gateway.tickets import Claim, Route, Ticket
 from providers import sse
 from providers.base import TranscriptionProvider
 from providers.served import TRANSCRIPTIONS
-from providers.transcripts import TranscriptionRequest, TranscriptionResult, stream_events
-from web.multipart import Form
+from providers.transcripts import Audio, TranscriptionRequest, TranscriptionResult, stream_events
 
 ENDPOINT = "audio.transcriptions"
+
+
+class Form(Protocol):
+    """The request's multipart form, as the web layer parsed and validated it."""
+
+    @property
+    def fields(self) -> dict[str, Any]: ...
+
+    @property
+    def parts(self) -> list[tuple[str, str]]:
+        """The text parts as sent."""
+
+    @property
+    def files(self) -> Mapping[str, Audio]: ...
+
+    async def aclose(self) -> None:
+        """Remove the spooled files."""
 
 
 def as_stream(result: TranscriptionResult) -> TranscriptionResult:

@@ -40,7 +40,7 @@ from domain.videos import (
     spec_from,
 )
 from gateway.auth import Caller
-from gateway.routing import route
+from gateway.routing import provider_named, route
 from gateway.runs import Answer
 from gateway.services import Services
 from gateway.settings import VideoSettings
@@ -55,13 +55,6 @@ log = logging.getLogger("wmgw.videos")
 
 def new_video_id() -> str:
     return f"video_{secrets.token_hex(24)}"
-
-
-def provider_named(services: Services, name: str) -> VideoProvider | None:
-    """The gateway's own provider (never a user's key: the worker polls with it later)."""
-    if name not in services.registry.configured:
-        return None
-    return services.registry.serving(name, VIDEOS)
 
 
 def new_job_row(

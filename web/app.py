@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import functools
 import gc
-import inspect
+import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
+import yaml
 from connexion import AsyncApp
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware import MiddlewarePosition
@@ -22,7 +23,7 @@ from connexion.utils import get_function_from_name
 from starlette.types import ASGIApp
 
 from domain.charges import SHUTDOWN
-from domain.errors import CatalogError
+from domain.errors import CatalogError, InvalidApiKey
 from gateway.services import Services, build_services
 from gateway.settings import REPO_ROOT, Settings
 from gateway.video_worker import worker_for
@@ -42,6 +43,9 @@ from web.spec31 import VALIDATOR_MAP_2020
 
 WORKSPACE_HEADER = "x-writingmate-workspace"
 OPS_SPEC = REPO_ROOT / "ops.yaml"  # probes at the server's root, outside the API
+WRONG_METRICS_TOKEN = (
+    "/metrics needs the metrics token: send it as `Authorization: Bearer <token>`."
+)
 # openapi.yaml's `servers` url, given to Connexion: an API without a base path sorts as the
 # root's, and the root's (ops.yaml) would then take every request.
 API_BASE_PATH = "/api/openai/v1"
@@ -49,14 +53,11 @@ API_BASE_PATH = "/api/openai/v1"
 
 def bind_services(services: Services) -> Callable[[str], Callable[..., Any]]:
     """Resolve a handler's dotted name (web/operations.py) to the handler with `services` as
-    its first argument, so handlers receive their dependencies explicitly instead of reaching
-    for globals."""
+    its first argument (every handler takes it), so handlers receive their dependencies
+    explicitly instead of reaching for globals."""
 
     def resolve(name: str) -> Callable[..., Any]:
-        handler = get_function_from_name(name)
-        if "services" not in inspect.signature(handler).parameters:
-            return handler
-        return functools.partial(handler, services)
+        return functools.partial(get_function_from_name(name), services)
 
     return resolve
 
@@ -77,7 +78,22 @@ def bearer_security(services: Services) -> type[BearerSecurityHandler]:
         scope[EXCHANGE].caller = caller  # for the request's log line
         return {"sub": caller.user_id, "caller": caller}
 
-    return connexion_compat.bearer_handler(check)
+    async def metrics_token(token: str, _request: ConnexionRequest) -> dict[str, Any]:
+        expected = services.settings.metrics_token or ""
+        # Compared in constant time: the answer's timing tells nothing of the token.
+        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise InvalidApiKey(WRONG_METRICS_TOKEN)
+        return {"sub": "metrics"}
+
+    return connexion_compat.bearer_handler(check, {"metrics_token": metrics_token})
+
+
+def ops_spec(settings: Settings) -> dict[str, Any]:
+    """ops.yaml as this server serves it: without a metrics token, /metrics is open."""
+    spec: dict[str, Any] = yaml.safe_load(OPS_SPEC.read_text())
+    if settings.metrics_token is None:
+        spec["paths"]["/metrics"]["get"]["security"] = []
+    return spec
 
 
 def lifespan(services: Services, idempotent: IdempotentRuns) -> Callable[[Any], Any]:
@@ -132,7 +148,7 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
     app.add_api(
-        OPS_SPEC,
+        ops_spec(settings),
         base_path="",
         resolver=Resolver(function_resolver=bind_services(services)),
         validate_responses=settings.validate_responses,

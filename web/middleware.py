@@ -13,9 +13,10 @@ from connexion.middleware.abstract import ROUTING_CONTEXT
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import GatewayError, PayloadTooLarge
+from domain.ratelimit import RateReport
 from gateway.failures import unexpected
 from web.exchanges import EXCHANGE, Exchange, client_request_id
-from web.rate_limit_headers import RATE_REPORT, RateReport
+from web.rate_limit_headers import RATE_REPORT, rate_headers
 
 if TYPE_CHECKING:
     from web.observer import RequestObserver
@@ -66,7 +67,7 @@ class RequestId:
                 exchange.status = message["status"]
                 message["headers"] = [*message.get("headers", []), header]
                 if report.requests is not None or report.tokens is not None:
-                    message["headers"] += report.headers()
+                    message["headers"] += rate_headers(report)
                 if exchange.streaming and exchange.status == 200 and observer is not None:
                     observer.stream_opened()
             await send(message)

@@ -122,8 +122,8 @@ class RequestObserver:
         attempts = ticket.attempts
         fields["attempts"] = ticket.upstream_calls
         for attempt in attempts:
-            if attempt.kind is not None:
-                self.metrics.upstream_failed(attempt.provider, attempt.kind)
+            if attempt.failure_kind is not None:
+                self.metrics.upstream_failed(attempt.provider, attempt.failure_kind)
         served = attempts[-1]
         if served.outcome == SERVED and served.model != attempts[0].model:
             fields["fallback_from"] = attempts[0].model

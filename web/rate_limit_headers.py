@@ -8,27 +8,18 @@ no header.
 
 from __future__ import annotations
 
-from domain.ratelimit import RateState, duration
+from domain.ratelimit import RateReport, duration
 
 RATE_REPORT = "wmgw.rate_report"
 
 
-class RateReport:
-    """The latest decision of each unit for one request."""
-
-    __slots__ = ("requests", "tokens")
-
-    def __init__(self) -> None:
-        self.requests: RateState | None = None
-        self.tokens: RateState | None = None
-
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        headers: list[tuple[bytes, bytes]] = []
-        for unit, rate in (("requests", self.requests), ("tokens", self.tokens)):
-            if rate is not None:
-                headers += [
-                    (b"x-ratelimit-limit-" + unit.encode(), str(rate.limit).encode()),
-                    (b"x-ratelimit-remaining-" + unit.encode(), str(rate.remaining).encode()),
-                    (b"x-ratelimit-reset-" + unit.encode(), duration(rate.reset_ms).encode()),
-                ]
-        return headers
+def rate_headers(report: RateReport) -> list[tuple[bytes, bytes]]:
+    headers: list[tuple[bytes, bytes]] = []
+    for unit, rate in (("requests", report.requests), ("tokens", report.tokens)):
+        if rate is not None:
+            headers += [
+                (b"x-ratelimit-limit-" + unit.encode(), str(rate.limit).encode()),
+                (b"x-ratelimit-remaining-" + unit.encode(), str(rate.remaining).encode()),
+                (b"x-ratelimit-reset-" + unit.encode(), duration(rate.reset_ms).encode()),
+            ]
+    return headers

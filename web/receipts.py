@@ -27,8 +27,8 @@ POOL = "pool"
 
 def admission_headers(ticket: Ticket) -> dict[str, str]:
     headers = _common(ticket)
-    for kind, name in ((MESSAGES, "messages"), (POOL, "pool"), (IMAGES, "images")):
-        counter = ticket.counter(kind)
+    for counter_name, name in ((MESSAGES, "messages"), (POOL, "pool"), (IMAGES, "images")):
+        counter = ticket.counter(counter_name)
         if counter is not None and counter.remaining is not None:
             headers[f"x-writingmate-{name}-remaining"] = str(counter.remaining)
     return headers
@@ -39,8 +39,8 @@ def receipt_headers(ticket: Ticket, receipt: Receipt) -> dict[str, str]:
     headers["x-writingmate-messages-counted"] = str(receipt.messages)
     if ticket.claim.images:
         headers["x-writingmate-images-counted"] = str(receipt.images)
-    for kind, name in ((MESSAGES, "messages"), (POOL, "pool"), (IMAGES, "images")):
-        left = receipt.remaining.get(kind)
+    for counter_name, name in ((MESSAGES, "messages"), (POOL, "pool"), (IMAGES, "images")):
+        left = receipt.remaining.get(counter_name)
         if left is not None:
             headers[f"x-writingmate-{name}-remaining"] = str(left)
     return headers

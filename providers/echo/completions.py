@@ -17,7 +17,7 @@ from domain.metering import Usage
 from providers import legacy_completions as legacy
 from providers.base import Chunk
 from providers.chunks import collect, usage_payload
-from providers.echo import model as echo_chat
+from providers.echo import chat as echo_chat
 
 
 def prompt_texts(body: Mapping[str, Any]) -> list[str]:

@@ -24,7 +24,7 @@ import anyio.to_thread
 
 from domain import embeddings
 from domain.errors import InvalidRequest
-from providers.echo.model import count_tokens
+from providers.echo.chat import count_tokens
 
 DEFAULT_DIMENSIONS = 256
 MAX_DIMENSIONS = 3072

@@ -152,12 +152,12 @@ async def content(
         await response.aclose()
         raise content_error(response.status_code, response.headers, raw, headers)
     media_type = response.headers.get("content-type", MEDIA_TYPES[variant])
-    # A compressed body's length is not the length of the bytes we relay.
+    # A compressed body's length is not the length of the bytes we pass on.
     encoded = response.headers.get("content-encoding", "identity") != "identity"
     length = None if encoded else response.headers.get("content-length")
     return VideoContent(
         media_type.split(";")[0].strip(),
-        _relay(response),
+        _passed_on(response),
         int(length) if length and length.isdigit() else None,
     )
 
@@ -182,7 +182,7 @@ def _safe_json(raw: bytes) -> Any:
         return None
 
 
-async def _relay(response: StreamedResponse) -> AsyncIterator[bytes]:
+async def _passed_on(response: StreamedResponse) -> AsyncIterator[bytes]:
     try:
         async for chunk in response.aiter_bytes():
             yield chunk
