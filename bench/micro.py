@@ -11,7 +11,7 @@ fresh SQLite database:
       versus the stdlib `sqlite3` module;
 2. 16 concurrent admit + settle loops through the Meter (group commit on a thread);
 3. request-body validation of a small chat request against the operation's resolved schema:
-   jsonschema (what web/spec31.py reports errors with) versus jsonschema_rs;
+   jsonschema (what web/connexion_compat/validators.py reports errors with) versus jsonschema_rs;
 4. one upstream call to bench/fake_upstream.py (non-streaming, and a 16-chunk stream read to
    its end), client CPU only: httpx.AsyncClient over httpx's own transport (httpcore) versus
    the gateway's client (providers/http_client.HttpClient, over aiohttp).
@@ -232,7 +232,7 @@ def validation(n: int) -> list[str]:
     for _ in range(n):
         best_match(python.iter_errors(body))
     lines.append(
-        f"jsonschema best_match(iter_errors(body)) (web/spec31.py): {per_call(n, started)}"
+        f"jsonschema best_match(iter_errors(body)) (web/connexion_compat/validators.py): {per_call(n, started)}"
     )
     started = (time.process_time(), time.thread_time())
     for _ in range(n):

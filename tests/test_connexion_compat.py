@@ -151,6 +151,10 @@ PATCHED = {
     "connexion.validators.abstract:AbstractRequestBodyValidator.wrap_receive": "5e5d81610ba55452",
     "connexion.validators.json:JSONRequestBodyValidator._parse": "f3d04571b30d1c37",
     "connexion.validators.json:JSONRequestBodyValidator._validate": "88043d9054c8f701",
+    "connexion.validators.abstract:AbstractRequestBodyValidator._insert_messages": "57f34393baec0f41",  # noqa: E501
+    "starlette.formparsers:MultiPartParser.__init__": "5fa5392ba9c107c3",
+    "starlette.formparsers:MultiPartParser.on_headers_finished": "9cd719125450a8ba",
+    "starlette.formparsers:MultiPartParser.on_part_data": "1f9d7a0a560ff511",
     "starlette.requests:Request.json": "e863bf53df409bb5",
 }
 

@@ -2,7 +2,7 @@
 
 Requests must accept whatever real clients send (SDK-echoed history with nulls and unknown fields);
 responses and stream chunks must have exactly OpenAI's shapes. Schemas are checked with JSON Schema
-2020-12, as the gateway validates bodies (`web/spec31.py`).
+2020-12, as the gateway validates bodies (`web/connexion_compat/validators.py`).
 """
 
 from __future__ import annotations

@@ -28,18 +28,18 @@ from gateway.services import Services, build_services
 from gateway.settings import REPO_ROOT, Settings
 from gateway.video_worker import worker_for
 from web import body_limits, connexion_compat, error_responses, logs, published_spec, reference_page
+from web.connexion_compat.multipart_validation import with_multipart
+from web.connexion_compat.validators import VALIDATOR_MAP_2020
 from web.console import mount_console
 from web.exchanges import EXCHANGE
 from web.idempotency import Idempotency
 from web.idempotency_heartbeat import Heartbeat
 from web.idempotency_runs import IdempotentRuns
 from web.middleware import REQUEST_ID, BodyLimit, NamesOperation, RequestId
-from web.multipart import with_multipart
 from web.observer import RequestObserver
 from web.operations import OperationResolver
 from web.rate_limit_headers import RATE_REPORT
 from web.shutdown import Drain, on_stop_signal
-from web.spec31 import VALIDATOR_MAP_2020
 
 WORKSPACE_HEADER = "x-writingmate-workspace"
 OPS_SPEC = REPO_ROOT / "ops.yaml"  # probes at the server's root, outside the API
@@ -154,7 +154,7 @@ def create_app(settings: Settings, services: Services | None = None) -> ASGIApp:
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
-    mount_console(app, services)  # the account console under /console (gateway/console)
+    mount_console(app, services)  # the account console under /console (web/console)
     published_spec.publish(app, published_spec.PublishedSpec(spec))
     reference_page.publish(app, API_BASE_PATH)
     error_responses.install(app)

@@ -1,38 +1,33 @@
-"""`multipart/form-data` request bodies, parsed once, bounded, and checked against the spec.
+"""`multipart/form-data` request bodies, parsed once, bounded, and checked against the spec:
+the form as handlers receive it, and the pure rules for its parts. The validator that parses
+the body (web/connexion_compat/multipart_validation.py) replaces Connexion's own, which keeps
+every byte of the body in memory to replay it, parses it a second time for the handler, and
+answers a malformed body with 500 (measured on Connexion 3.3). Instead:
 
-Connexion's own multipart validator keeps every byte of the body in memory to replay it, parses
-it a second time for the handler, and answers a malformed body with 500 (measured on Connexion
-3.3). This validator instead:
-
-- refuses at once, from `Content-Length`, a body too large for the files the schema allows
-  (a binary property's `x-max-bytes`, plus FIELDS_ALLOWANCE for the text parts), and while
+- a body too large for the files the schema allows (a binary property's `x-max-bytes`, plus
+  FIELDS_ALLOWANCE for the text parts) is refused at once from `Content-Length`, and while
   reading, a file part that grows past its `x-max-bytes`: 413 `request_too_large`, `param`
   naming the file;
-- streams file parts into spooled temporary files (memory up to 1 MB, then disk, written off
-  the event loop by Starlette);
-- resolves the text parts by the schema (`name[]` parts, as the OpenAI SDKs send arrays, and
-  repeated parts become a list; numbers and booleans are converted) and validates them with
+- file parts are streamed into spooled temporary files (memory up to 1 MB, then disk, written
+  off the event loop by Starlette);
+- the text parts are resolved by the schema (`name[]` parts, as the OpenAI SDKs send arrays,
+  and repeated parts become a list; numbers and booleans are converted) and validated with
   Draft 2020-12 like JSON bodies, so errors are OpenAI 400s naming the `param`;
-- hands the parsed form to the handler through Connexion's context (a handler parameter named
-  `form`, as `token_info` arrives), and replays an empty body, so nothing parses it again.
+- the parsed form reaches the handler through Connexion's context (a handler parameter named
+  `form`, as `token_info` arrives), and an empty body is replayed, so nothing parses it again.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connexion.datastructures import MediaTypeDict
-from connexion.validators import AbstractRequestBodyValidator
-from starlette.datastructures import Headers, UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.types import Receive, Scope
+from starlette.datastructures import UploadFile
 
 from domain.errors import InvalidRequest, PayloadTooLarge
-from web.spec31 import check_for, message_of, param_of
 
 FORM_KEY = "form"  # the handler parameter (and Connexion context key) carrying the form
 FIELDS_ALLOWANCE = 1024 * 1024
@@ -192,91 +187,3 @@ def split_parts(
         else:
             texts.append((raw_name, value))
     return texts, files
-
-
-# --------------------------------------------------------------------------------------------
-# I/O: the parser and the validator
-# --------------------------------------------------------------------------------------------
-
-
-class BoundedParser(MultiPartParser):
-    """Starlette's parser, refusing a file part once it grows past its limit."""
-
-    def __init__(
-        self, headers: Headers, stream: AsyncGenerator[bytes, None], limits: Mapping[str, Any]
-    ) -> None:
-        super().__init__(headers, stream, max_files=MAX_FILES, max_fields=MAX_FIELDS)
-        self.limits = limits
-        self._file_bytes = 0
-
-    def on_headers_finished(self) -> None:
-        super().on_headers_finished()
-        self._file_bytes = 0
-
-    def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._current_part.file is not None:
-            self._file_bytes += end - start
-            name = part_name(self._current_part.field_name)
-            limit = self.limits.get(name)
-            if limit is not None and self._file_bytes > limit:
-                raise too_large(name, limit)
-        super().on_part_data(data, start, end)
-
-
-async def _body(receive: Receive) -> AsyncGenerator[bytes, None]:
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise InvalidRequest("The client closed the connection during the upload.")
-        yield message.get("body", b"")
-        if not message.get("more_body", False):
-            return
-
-
-_EMPTY_BODY = {"type": "http.request", "body": b"", "more_body": False}
-
-
-class MultipartBodyValidator(AbstractRequestBodyValidator):
-    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
-        headers = Headers(scope=scope)
-        limits = file_limits(self._schema)
-        largest = body_limit(limits)
-        declared = headers.get("content-length", "")
-        if largest is not None and declared.isdigit() and int(declared) > largest:
-            name, limit = next(iter(limits.items()))
-            raise too_large(name, limit or 0)
-        form = await self.parse(headers, receive, limits)
-        context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
-        context[FORM_KEY] = form
-        return self._insert_messages(receive, messages=[dict(_EMPTY_BODY)]), scope
-
-    async def parse(self, headers: Headers, receive: Receive, limits: Mapping[str, Any]) -> Form:
-        if "content-type" not in headers:  # Connexion chose this body type by default
-            raise InvalidRequest(
-                "Send the request body as multipart/form-data.", code="invalid_multipart"
-            )
-        try:
-            parsed = await BoundedParser(headers, _body(receive), limits).parse()
-        except MultiPartException as exc:
-            raise InvalidRequest(
-                f"The multipart body could not be read: {exc.message}", code="invalid_multipart"
-            ) from exc
-        items = list(parsed.multi_items())
-        try:
-            texts, files = split_parts(items, self._schema)
-            fields = resolve(texts, self._schema)
-            placeholders = {name: "" for name in files}
-            error = check_for(self._schema).first_error({**fields, **placeholders})
-            if error is not None:
-                param = param_of(error)
-                raise InvalidRequest(message_of(error, param), param=param, code="invalid_value")
-        except BaseException:
-            await parsed.close()
-            raise
-        return Form(fields, texts, {name: UploadedFile(f) for name, f in files.items()})
-
-
-def with_multipart(validator_map: Mapping[str, Any]) -> dict[str, Any]:
-    """`validator_map` with this validator for `multipart/form-data` request bodies."""
-    body = MediaTypeDict({**validator_map["body"], "multipart/form-data": MultipartBodyValidator})
-    return {**validator_map, "body": body}

@@ -8,10 +8,10 @@ changes, so that each patch is looked at again before a version moves.
 - request_validation: request validators built once per operation;
 - routing: the routers' outcome remembered for parameterless paths;
 - spec_versions: OpenAPI 3.1 documents loaded;
-- security: our bearer check plugged into Connexion's scheme.
-
-(The JSON Schema 2020-12 validators of web/spec31.py and the streaming multipart
-validator of web/multipart.py plug in through Connexion's public `validator_map`.)
+- security: our bearer checks plugged into Connexion's scheme;
+- validators: JSON Schema 2020-12 validators for bodies and parameters (OpenAPI 3.1), and
+  multipart_validation: `multipart/form-data` bodies parsed once and bounded; both plug in
+  through Connexion's `validator_map` but override its validators' private methods.
 """
 
 from __future__ import annotations

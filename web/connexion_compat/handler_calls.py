@@ -5,7 +5,7 @@ form and file parameters, their names made pythonic, the body looked up by conte
 although most of our handlers take only the validated JSON body and the caller.
 
 Here the decorators are built once per operation. Handlers that take nothing but `body` and
-`token_info` are called with the body the request validator already parsed (spec31.py) and
+`token_info` are called with the body the request validator already parsed (validators.py) and
 the caller the security check left in the scope; any other handler goes through Connexion's
 own argument builder, fed the same parsed body.
 """
@@ -22,7 +22,7 @@ from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
 from connexion.decorators.parameter import inspect_function_arguments
 
-from web.spec31 import PARSED_BODY
+from web.connexion_compat.validators import PARSED_BODY
 
 LEAN_ARGUMENTS = frozenset({"body", "token_info"})
 
