@@ -25,7 +25,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import run as bench_run  # noqa: E402  (bench/run.py: wmgw, start_upstream, Processes)
+import paths  # noqa: E402
+import processes  # noqa: E402
+import workload  # noqa: E402
 
 STEPS = [
     ("as deployed", "full"),
@@ -90,7 +92,7 @@ async def drive(model: str, stream: bool, n: int, key: str, chunks: int) -> dict
     body = json.dumps(
         {
             "model": model,
-            "messages": bench_run.MESSAGES,
+            "messages": workload.MESSAGES,
             "max_tokens": chunks,
             "stream": stream,
             **({"stream_options": {"include_usage": True}} if stream else {}),
@@ -110,8 +112,8 @@ async def drive(model: str, stream: bool, n: int, key: str, chunks: int) -> dict
             "http_version": "1.1",
             "method": "POST",
             "scheme": "http",
-            "path": f"{bench_run.API}/chat/completions",
-            "raw_path": f"{bench_run.API}/chat/completions".encode(),
+            "path": f"{workload.API}/chat/completions",
+            "raw_path": f"{workload.API}/chat/completions".encode(),
             "root_path": "",
             "query_string": b"",
             "headers": headers,
@@ -172,16 +174,16 @@ def child(args: argparse.Namespace) -> int:
 
 def parent(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="wmgw-attr-"))
-    procs = bench_run.Processes()
+    procs = processes.Processes()
     try:
         env = {**os.environ, "WMGW_DATA_DIR": str(tmp / "data")}
         for name in ("DATABASE_URL", "WMGW_SERVER_SECRET", "WMGW_CATALOG"):
             env.pop(name, None)
-        bench_run.wmgw(env, "plan", "create", "bench")
-        workspace = bench_run.wmgw(env, "workspace", "create", "bench", "--plan", "bench")
-        bench_run.wmgw(env, "user", "create", "bench@example.com", "--workspace", workspace)
-        key = bench_run.wmgw(env, "key", "create", "bench@example.com")
-        _, port = bench_run.start_upstream(procs, tmp / "upstream.log")
+        processes.wmgw(env, "plan", "create", "bench")
+        workspace = processes.wmgw(env, "workspace", "create", "bench", "--plan", "bench")
+        processes.wmgw(env, "user", "create", "bench@example.com", "--workspace", workspace)
+        key = processes.wmgw(env, "key", "create", "bench@example.com")
+        _, port = processes.start_upstream(procs, tmp / "upstream.log")
         env.update(
             WMGW_OPENAI_API_KEY="bench-upstream-key",
             WMGW_OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1",
@@ -193,7 +195,7 @@ def parent(args: argparse.Namespace) -> int:
                 for stream in (False, True):
                     command = [
                         sys.executable, __file__, "--child", "--step", step,
-                        "--model", bench_run.MODEL, "--requests", str(args.requests),
+                        "--model", workload.MODEL, "--requests", str(args.requests),
                         "--chunks", str(args.chunks),
                     ]  # fmt: skip
                     if stream:
@@ -225,7 +227,7 @@ def parent(args: argparse.Namespace) -> int:
         ]
         lines = [
             f"In-process CPU per request (best of {args.repeat} runs of {args.requests} requests, "
-            f"concurrency 1, {args.chunks} chunks, `{bench_run.MODEL}` -> fake upstream):\n",
+            f"concurrency 1, {args.chunks} chunks, `{workload.MODEL}` -> fake upstream):\n",
             "| step | non-streaming ms | saves | streaming ms | saves |",
             "|---|---:|---:|---:|---:|",
         ]
@@ -238,7 +240,7 @@ def parent(args: argparse.Namespace) -> int:
             previous = (j, s)
         text = "\n".join(lines) + "\n"
         print(text)
-        out = bench_run.RESULTS / "attribution.md"
+        out = paths.RESULTS / "attribution.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
         return 0
@@ -256,7 +258,7 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=3, help="runs per step; the best one is shown")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--step", default="full", help=argparse.SUPPRESS)
-    p.add_argument("--model", default=bench_run.MODEL, help=argparse.SUPPRESS)
+    p.add_argument("--model", default=workload.MODEL, help=argparse.SUPPRESS)
     p.add_argument("--stream", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     return child(args) if args.child else parent(args)

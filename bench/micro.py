@@ -38,7 +38,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import run as bench_run  # noqa: E402
+import paths  # noqa: E402
+import processes  # noqa: E402
+import workload  # noqa: E402
 
 KEY = "subject = ? AND unit = 'messages' AND period = ?"
 SETTLE = f"UPDATE quota_counters SET reserved = reserved - 1, used = used + 1 WHERE {KEY}"
@@ -220,11 +222,11 @@ def validation(n: int) -> list[str]:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    spec = yaml.safe_load((bench_run.ROOT / "openapi.yaml").read_text())
+    spec = yaml.safe_load((paths.ROOT / "openapi.yaml").read_text())
     schemas = spec["components"]["schemas"]
     # The request schema with `#/components/schemas/...` references kept resolvable.
     schema = {**schemas["CreateChatCompletionRequest"], "components": {"schemas": schemas}}
-    body = {"model": bench_run.MODEL, "messages": bench_run.MESSAGES, "max_tokens": 16}
+    body = {"model": workload.MODEL, "messages": workload.MESSAGES, "max_tokens": 16}
     python = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     rust = jsonschema_rs.validator_for(schema)
     lines = []
@@ -302,16 +304,16 @@ def main() -> int:
     try:
         env = {**os.environ, "WMGW_DATA_DIR": str(tmp)}
         env.pop("DATABASE_URL", None)
-        bench_run.wmgw(env, "plan", "create", "bench")
-        workspace = bench_run.wmgw(env, "workspace", "create", "bench", "--plan", "bench")
+        processes.wmgw(env, "plan", "create", "bench")
+        workspace = processes.wmgw(env, "workspace", "create", "bench", "--plan", "bench")
         import uvloop
 
         lines = uvloop.run(metering(args.n, tmp / "gateway.db", workspace))
         lines += uvloop.run(contention(args.seconds, tmp / "gateway.db", workspace, 16))
         lines += validation(args.n * 5)
-        procs = bench_run.Processes()
+        procs = processes.Processes()
         try:
-            _, port = bench_run.start_upstream(procs, tmp / "upstream.log")
+            _, port = processes.start_upstream(procs, tmp / "upstream.log")
             lines += uvloop.run(upstream_calls(args.n * 5, port))
         finally:
             procs.stop_all()
