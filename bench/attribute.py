@@ -71,9 +71,9 @@ def patch(upto: str) -> None:
 
         auth.Authenticator.caller = caller
     if "novalidate" in active:
-        from web import spec31
+        from web.connexion_compat import validators
 
-        spec31.JSON2020RequestBodyValidator._validate = lambda self, body: body
+        validators.JSON2020RequestBodyValidator._validate = lambda self, body: body
     if "cachefn" in active:
         import functools
 

@@ -10,9 +10,20 @@ from __future__ import annotations
 import argparse
 import re
 from collections import Counter
+from pathlib import Path
 
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::(?P<line>\d+))?\)$")
-PROJECT = ("gateway/", "handlers/", "providers/", "domain/", "storage/")
+PROJECT = (
+    "handlers/",
+    "web/",
+    "usecases/",
+    "gateway/",
+    "providers/",
+    "domain/",
+    "storage/",
+    "cli/",
+)
+REPO_ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 IDLE = ("select (", "poll (", "_run_once", "run_forever", "epoll")
 
 
@@ -21,7 +32,7 @@ def short(frame: str) -> str:
     if not match:
         return frame
     path = match["file"]
-    for marker in ("site-packages/", "lib/python3.11/", "/work/main/"):
+    for marker in ("site-packages/", "lib/python3.11/", REPO_ROOT):
         if marker in path:
             path = path.split(marker, 1)[1]
             break

@@ -234,7 +234,8 @@ def validation(n: int) -> list[str]:
     for _ in range(n):
         best_match(python.iter_errors(body))
     lines.append(
-        f"jsonschema best_match(iter_errors(body)) (web/connexion_compat/validators.py): {per_call(n, started)}"
+        "jsonschema best_match(iter_errors(body)) (web/connexion_compat/validators.py): "
+        + per_call(n, started)
     )
     started = (time.process_time(), time.thread_time())
     for _ in range(n):
