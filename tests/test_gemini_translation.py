@@ -10,7 +10,7 @@ import pytest
 
 from domain.errors import InvalidRequest, UpstreamError
 from providers.chunks import Collector, ToolCallRepair, repair_choice
-from providers.gemini import answers
+from providers.gemini import answers, errors
 from providers.gemini import request as gemini
 from providers.http.upstream import status_error
 
@@ -753,7 +753,7 @@ def envelope(code: int, status: str, message: str = "m", details: Any = None) ->
     ],
 )
 def test_google_errors_map_onto_ours(status: int, body: bytes, our_status: int, code: str) -> None:
-    error = status_error(status, {}, body, gemini.read_error)
+    error = status_error(status, {}, body, errors.read_error)
     assert (error.status, error.code) == (our_status, code)
     assert "m" in error.message
 
@@ -763,11 +763,11 @@ def test_a_bad_gateway_key_is_not_the_callers_fault() -> None:
     body = envelope(
         400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", details
     )
-    error = gemini._ours(status_error(400, {}, body, gemini.read_error))
+    error = errors.ours(status_error(400, {}, body, errors.read_error))
     assert error.status == 502
 
 
 def test_error_event_inside_a_stream() -> None:
-    failure = gemini.error_of({"error": {"code": 500, "message": "boom", "status": "INTERNAL"}})
+    failure = errors.error_of({"error": {"code": 500, "message": "boom", "status": "INTERNAL"}})
     assert isinstance(failure, UpstreamError) and "boom" in failure.message
-    assert gemini.error_of(RECORDED_STREAM[0]) is None
+    assert errors.error_of(RECORDED_STREAM[0]) is None
