@@ -26,7 +26,8 @@ from openai.types.chat import (
     ChatCompletionMessageParam,
 )
 
-from tests.fakes.openai_upstream import FakeOpenAIUpstream, insufficient_quota_error
+from tests.fakes.openai_errors import insufficient_quota_error
+from tests.fakes.openai_upstream import FakeOpenAIUpstream
 
 API_KEY = "sk-test-upstream-0123456789abcdef"
 MODEL = "gpt-4o-mini"

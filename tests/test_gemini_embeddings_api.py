@@ -11,7 +11,8 @@ import pytest
 from domain.tokens import estimate_tokens
 from tests.conftest import GEMINI_KEY, Gateway
 from tests.fakes import gemini_embeddings
-from tests.fakes.gemini_upstream import FakeGeminiUpstream, google_error
+from tests.fakes.gemini_errors import google_error
+from tests.fakes.gemini_upstream import FakeGeminiUpstream
 
 MODEL = "google/gemini-embedding-001"
 UPSTREAM_ID = "gemini-embedding-001"

@@ -8,7 +8,8 @@ import openai
 import pytest
 
 from tests.conftest import Gateway
-from tests.fakes.gemini_upstream import FakeGeminiUpstream, default_error
+from tests.fakes.gemini_errors import default_error
+from tests.fakes.gemini_upstream import FakeGeminiUpstream
 
 MODEL = "google/gemini-2.5-flash"
 HELLO = [{"role": "user", "content": "Hello"}]

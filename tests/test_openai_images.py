@@ -16,8 +16,8 @@ from domain.images import image_request
 from providers.openai import images as openai_images
 from storage import accounts
 from tests.conftest import Gateway
+from tests.fakes.openai_errors import openai_error, rate_limit_error
 from tests.fakes.openai_images_upstream import FakeOpenAIImages
-from tests.fakes.openai_upstream import openai_error, rate_limit_error
 from tests.fakes.pngs import label_of
 
 KEY = "sk-images-upstream-key"

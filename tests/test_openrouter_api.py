@@ -20,7 +20,8 @@ from starlette.routing import Route
 from gateway.settings import Settings
 from storage import usage
 from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
-from tests.fakes.openai_upstream import FakeOpenAIUpstream, openai_error
+from tests.fakes.openai_errors import openai_error
+from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH
 from web.app import create_app

@@ -10,7 +10,8 @@ import httpx
 import openai
 import pytest
 
-from tests.fakes.openrouter_upstream import KEEPALIVE, FakeOpenRouter
+from tests.fakes.openrouter_chat import KEEPALIVE
+from tests.fakes.openrouter_upstream import FakeOpenRouter
 
 KEY = "sk-or-v1-fake-test-key"
 USER = [{"role": "user", "content": "What is the capital of France?"}]

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.conftest import Gateway
-from tests.fakes.openai_upstream import FakeOpenAIUpstream, openai_error
+from tests.fakes.openai_errors import openai_error
+from tests.fakes.openai_upstream import FakeOpenAIUpstream
 
 MODEL = "openai/gpt-4o-mini"
 HELLO = [{"role": "user", "content": "Hello"}]

@@ -10,8 +10,10 @@ import openai
 import pytest
 
 from tests.conftest import GEMINI_KEY, Gateway
-from tests.fakes.gemini_upstream import FakeGeminiUpstream, google_error
-from tests.fakes.openai_upstream import FakeOpenAIUpstream, openai_error
+from tests.fakes.gemini_errors import google_error
+from tests.fakes.gemini_upstream import FakeGeminiUpstream
+from tests.fakes.openai_errors import openai_error
+from tests.fakes.openai_upstream import FakeOpenAIUpstream
 
 # The gateway's upstream key, shaped like no known key: only an exact match can catch it.
 PLAIN_KEY = "correct-horse-battery-staple-42"

@@ -7,7 +7,7 @@ Request: `instances[0].prompt` (required), `parameters.sampleCount` (1-4), `aspe
 (`1:1`, `3:4`, `4:3`, `9:16`, `16:9`), `outputOptions.mimeType`, `includeRaiReason`.
 Response: `{"predictions": [{"mimeType", "bytesBase64Encoded"}, ...]}`; a filtered image is an
 entry with only `raiFilteredReason` (when `includeRaiReason`), or is left out. Errors use
-Google's envelope (tests/fakes/gemini_upstream.py), a wrong key is a 400.
+Google's envelope (tests/fakes/gemini_errors.py), a wrong key is a 400.
 
 Tests queue one outcome per predict call::
 
@@ -26,7 +26,8 @@ from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
-from .gemini_upstream import _json, default_error, google_error, invalid_key_error
+from .gemini_errors import default_error, google_error, invalid_key_error
+from .gemini_http import send_json
 from .pngs import tiny_png
 from .scripted import ScriptedFake
 from .server import answer_lifespan, lower_headers, read_body
@@ -88,21 +89,21 @@ class FakeImagen(ScriptedFake["Reply | Failure", RecordedRequest]):
         query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
         key = headers.get("x-goog-api-key") or query.get("key")
         if self.api_key is not None and key != self.api_key:
-            await _json(send, 400, invalid_key_error())
+            await send_json(send, 400, invalid_key_error())
             return
         if not match or scope["method"] != "POST":
-            await _json(send, 404, google_error(404, f"Not found: {scope['path']}"))
+            await send_json(send, 404, google_error(404, f"Not found: {scope['path']}"))
             return
         problem = _invalid(body)
         if problem:
-            await _json(send, 400, google_error(400, problem))
+            await send_json(send, 400, google_error(400, problem))
             return
         outcome = self._next(Reply())
         if isinstance(outcome, Failure):
             body_out = outcome.body or default_error(outcome.status, model or "")
-            await _json(send, outcome.status, body_out)
+            await send_json(send, outcome.status, body_out)
             return
-        await _json(send, 200, _predictions(body, outcome))
+        await send_json(send, 200, _predictions(body, outcome))
 
 
 def _invalid(body: Any) -> str | None:

@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .openai_upstream import invalid_api_key_error, missing_api_key_error, openai_error
+from .openai_errors import invalid_api_key_error, missing_api_key_error, openai_error
 from .pngs import tiny_png
 from .scripted import ScriptedFake
 
