@@ -13,7 +13,7 @@ from cli.common import CliError, Run, database_command
 from gateway.catalog_file import load_catalog
 from gateway.settings import Settings
 from providers import rows
-from providers.openai.openrouter_models import catalog_rows
+from providers.openai_compatible.openrouter_models import catalog_rows
 from storage import synced_models
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from domain.catalog import ModelEntry, entry_from_config
 from gateway.list_sources import ListHealth, ListSource
-from providers.openai.model_lists import discovered_rows
+from providers.openai_compatible.model_lists import discovered_rows
 
 log = logging.getLogger("wmgw.models")
 DEADLINE_SECONDS = 5.0

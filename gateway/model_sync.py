@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.catalog import ModelEntry, entry_from_config
 from domain.errors import UpstreamError
 from gateway.list_sources import ListHealth, ListSource
-from providers.openai.openrouter_models import catalog_rows
+from providers.openai_compatible.openrouter_models import catalog_rows
 from storage import synced_models
 
 log = logging.getLogger("wmgw.models")

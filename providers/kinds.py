@@ -41,7 +41,7 @@ def _echo(row: Row, env: Mapping[str, str], client: HttpClient) -> Served:
 
 
 def _openai_compatible(row: Row, env: Mapping[str, str], client: HttpClient) -> Served:
-    from providers.openai import client as openai_compatible
+    from providers.openai_compatible import client as openai_compatible
 
     upstream = openai_compatible.build(row, env, client)
     has_images = upstream.image_api in openai_compatible.IMAGE_APIS

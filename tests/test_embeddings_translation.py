@@ -13,7 +13,7 @@ from domain.errors import InvalidRequest, UpstreamError
 from domain.metering import Usage
 from providers.echo import embeddings as echo_embeddings
 from providers.gemini import embeddings as gemini_embeddings
-from providers.openai import embeddings as openai_embeddings
+from providers.openai_compatible import embeddings as openai_embeddings
 
 GEMINI = ModelEntry("google/gemini-embedding-001", "google", "gemini-embedding-001", 0, "google")
 SMALL = ModelEntry("openai/text-embedding-3-small", "openai", "text-embedding-3-small", 0, "openai")

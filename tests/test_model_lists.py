@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.catalog import entry_from_config
-from providers.openai.model_lists import DISCOVERED_CAPABILITIES, discovered_rows
+from providers.openai_compatible.model_lists import DISCOVERED_CAPABILITIES, discovered_rows
 
 VLLM = {
     "object": "list",

@@ -16,8 +16,8 @@ from domain.catalog import ModelEntry
 from gateway.list_sources import ListSource
 from gateway.model_sync import SharedLists
 from providers.http.client import HttpClient
-from providers.openai import client as openai_compatible
-from providers.openai.openrouter_models import catalog_rows
+from providers.openai_compatible import client as openai_compatible
+from providers.openai_compatible.openrouter_models import catalog_rows
 from storage import synced_models
 from storage.engine import create_engine
 from tests.fakes.openrouter_upstream import FakeOpenRouter

@@ -13,7 +13,7 @@ import pytest
 
 from domain.catalog import ModelEntry
 from domain.images import image_request
-from providers.openai import images as openai_images
+from providers.openai_compatible import images as openai_images
 from storage import accounts
 from tests.conftest import Gateway
 from tests.fakes.openai_errors import openai_error, rate_limit_error

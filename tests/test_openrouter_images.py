@@ -15,7 +15,7 @@ import pytest
 from domain import sealing
 from domain.catalog import ModelEntry
 from domain.images import image_request
-from providers.openai import openrouter_images, openrouter_models
+from providers.openai_compatible import openrouter_images, openrouter_models
 from storage import accounts, provider_keys
 from tests.conftest import SERVER_SECRET, Gateway
 from tests.fakes.openrouter_upstream import FakeOpenRouter

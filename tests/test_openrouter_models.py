@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from domain.catalog import Catalog, entry_from_config
-from providers.openai.openrouter_models import catalog_rows
+from providers.openai_compatible.openrouter_models import catalog_rows
 
 SAMPLE = json.loads((Path(__file__).parent / "fixtures" / "openrouter-models.json").read_text())
 

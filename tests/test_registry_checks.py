@@ -20,7 +20,7 @@ from gateway.model_sources import ModelSources
 from gateway.settings import REPO_ROOT, DiscoverySettings, Settings
 from providers.http.client import HttpClient
 from providers.kinds import CAPABILITIES, KINDS
-from providers.openai.client import IMAGE_APIS
+from providers.openai_compatible.client import IMAGE_APIS
 from providers.registry import build_registry, serve_row
 from providers.served import CHAT, COMPLETIONS, EMBEDDINGS, IMAGES, TRANSCRIPTIONS, VIDEOS
 from tests.conftest import SERVER_SECRET

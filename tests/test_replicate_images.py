@@ -18,7 +18,7 @@ from domain.catalog import ModelEntry
 from domain.errors import InvalidRequest, UpstreamError
 from domain.images import image_request
 from gateway.settings import REPO_ROOT
-from providers.replicate import client as replicate
+from providers.replicate import request as translation
 from storage import accounts
 from tests.conftest import Gateway
 from tests.fakes.pngs import label_of
@@ -108,7 +108,7 @@ def test_fake_runs_predictions_as_replicates_http_api_describes(fake: FakeReplic
 
 def test_flux_makes_up_to_four_images_per_prediction() -> None:
     request = image_request({"prompt": "p", "n": 6, "size": "1792x1024"})
-    assert replicate.inputs(request, entry("black-forest-labs/flux-schnell")) == [
+    assert translation.inputs(request, entry("black-forest-labs/flux-schnell")) == [
         {"prompt": "p", "aspect_ratio": "16:9", "num_outputs": 4, "output_format": "png"},
         {"prompt": "p", "aspect_ratio": "16:9", "num_outputs": 2, "output_format": "png"},
     ]
@@ -116,31 +116,33 @@ def test_flux_makes_up_to_four_images_per_prediction() -> None:
 
 def test_single_image_models_get_one_prediction_per_image() -> None:
     request = image_request({"prompt": "p", "n": 2, "size": "1024x1792"})
-    assert replicate.inputs(request, entry("recraft-ai/recraft-v3")) == [
+    assert translation.inputs(request, entry("recraft-ai/recraft-v3")) == [
         {"prompt": "p", "aspect_ratio": "9:16"},
         {"prompt": "p", "aspect_ratio": "9:16"},
     ]
-    sd3 = replicate.inputs(image_request({"prompt": "p"}), entry("stability-ai/stable-diffusion-3"))
+    sd3 = translation.inputs(
+        image_request({"prompt": "p"}), entry("stability-ai/stable-diffusion-3")
+    )
     assert sd3 == [{"prompt": "p", "aspect_ratio": "1:1", "output_format": "png"}]
 
 
 def test_outputs_are_one_url_or_a_list_of_them() -> None:
-    assert replicate.output_urls({"output": "https://x/out.webp"}) == ["https://x/out.webp"]
-    assert replicate.output_urls({"output": ["https://a", "https://b", None]}) == [
+    assert translation.output_urls({"output": "https://x/out.webp"}) == ["https://x/out.webp"]
+    assert translation.output_urls({"output": ["https://a", "https://b", None]}) == [
         "https://a",
         "https://b",
     ]
-    assert replicate.output_urls({"output": None}) == []
+    assert translation.output_urls({"output": None}) == []
 
 
 def test_predictions_that_did_not_succeed_map_to_openai_errors() -> None:
-    nsfw = replicate.failure({"status": "failed", "error": "NSFW content detected. Try again."})
+    nsfw = translation.failure({"status": "failed", "error": "NSFW content detected. Try again."})
     assert isinstance(nsfw, InvalidRequest) and nsfw.code == "content_policy_violation"
-    crashed = replicate.failure({"status": "failed", "error": "CUDA out of memory"})
+    crashed = translation.failure({"status": "failed", "error": "CUDA out of memory"})
     assert isinstance(crashed, UpstreamError) and crashed.status == 502
     assert "CUDA out of memory" in crashed.message
-    assert "canceled" in replicate.failure({"status": "canceled"}).message
-    assert replicate.read_error({"title": "Invalid version", "detail": "No such version"}) == (
+    assert "canceled" in translation.failure({"status": "canceled"}).message
+    assert translation.read_error({"title": "Invalid version", "detail": "No such version"}) == (
         "No such version",
         None,
         None,

@@ -13,7 +13,7 @@ from domain.errors import InvalidRequest, UpstreamError
 from domain.metering import Usage
 from providers.audio_headers import inspect
 from providers.gemini import transcriptions as gemini
-from providers.openai import transcriptions as openai_tx
+from providers.openai_compatible import transcriptions as openai_tx
 from providers.transcripts import (
     Segment,
     Transcript,

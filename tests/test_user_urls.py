@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from domain.videos import spec_from
-from providers.openai import videos as openai_videos
+from providers.openai_compatible import videos as openai_videos
 from tests.conftest import Gateway
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.fakes.gemini_upstream import FakeGeminiUpstream

@@ -23,7 +23,7 @@ from domain.videos import (
 )
 from providers.echo import tiny_media
 from providers.echo import videos as echo_videos
-from providers.openai import videos as openai_videos
+from providers.openai_compatible import videos as openai_videos
 
 SORA = ModelEntry("openai/sora-2", "openai", "sora-2", 0, "openai", frozenset({"video"}))
 

@@ -12,7 +12,7 @@ from domain.errors import UpstreamError
 from providers.base import Chunk
 from providers.http import upstream
 from providers.http.client import HttpClient
-from providers.openai.request import to_upstream
+from providers.openai_compatible.request import to_upstream
 
 
 def _failure(payload: Mapping[str, Any], sent: Mapping[str, str]) -> UpstreamError | None:

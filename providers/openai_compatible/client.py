@@ -22,13 +22,13 @@ from providers import rows
 from providers.base import Chunk, ImageResult
 from providers.http import outbound, upstream
 from providers.http.client import HttpClient
-from providers.openai import completions as openai_completions
-from providers.openai import embeddings as openai_embeddings
-from providers.openai import images as openai_images
-from providers.openai import model_lists, openrouter_images
-from providers.openai import transcriptions as openai_transcriptions
-from providers.openai import videos as openai_videos
-from providers.openai.request import to_upstream
+from providers.openai_compatible import completions as openai_completions
+from providers.openai_compatible import embeddings as openai_embeddings
+from providers.openai_compatible import images as openai_images
+from providers.openai_compatible import model_lists, openrouter_images
+from providers.openai_compatible import transcriptions as openai_transcriptions
+from providers.openai_compatible import videos as openai_videos
+from providers.openai_compatible.request import to_upstream
 from providers.rows import Row
 from providers.transcripts import TranscriptionRequest, TranscriptionResult
 
