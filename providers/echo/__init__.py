@@ -1,0 +1,2 @@
+"""The `echo` kind: `writingmate/echo`, the built-in offline model, one module per endpoint;
+model.py hands them out."""
