@@ -140,8 +140,8 @@ class ResponseEvents:
     def snapshot(self) -> Json:
         return copy.deepcopy(self.response)
 
-    def _event(self, kind: str, **fields: Any) -> Json:
-        event = {"type": kind, **fields, "sequence_number": self.sequence}
+    def _event(self, event_type: str, **fields: Any) -> Json:
+        event = {"type": event_type, **fields, "sequence_number": self.sequence}
         self.sequence += 1
         return event
 

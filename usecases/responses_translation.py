@@ -64,17 +64,17 @@ def _text_of(content: Any) -> str:
 
 
 def _user_part(part: Mapping[str, Any], param: str) -> Json:
-    kind = part.get("type")
-    if kind in ("input_text", "output_text", "text", "refusal"):
+    part_type = part.get("type")
+    if part_type in ("input_text", "output_text", "text", "refusal"):
         return {"type": "text", "text": _text_of([part])}
-    if kind == "input_image":
+    if part_type == "input_image":
         if part.get("image_url") is None:
             raise _refuse("Images by `file_id` are not supported; send `image_url`.", param)
         image = {"url": part["image_url"], "detail": part.get("detail") or "auto"}
         return {"type": "image_url", "image_url": image}
-    if kind == "input_file":
+    if part_type == "input_file":
         return {"type": "file", "file": _file(part, param)}
-    raise _refuse(f"Content of type `{kind}` is not supported in a message.", param)
+    raise _refuse(f"Content of type `{part_type}` is not supported in a message.", param)
 
 
 def _file(part: Mapping[str, Any], param: str) -> Json:
@@ -117,20 +117,20 @@ def chat_messages(items: Sequence[Mapping[str, Any]], param: str = "input") -> l
     since Chat Completions has no way to send them back."""
     messages: list[Json] = []
     for index, item in enumerate(items):
-        kind = item.get("type") or "message"
+        item_type = item.get("type") or "message"
         where = f"{param}[{index}]"
-        if kind == "message":
+        if item_type == "message":
             messages.append(_message(item, where))
-        elif kind == "function_call":
+        elif item_type == "function_call":
             last = messages[-1] if messages else None
             if last is None or last["role"] != "assistant":
                 last = {"role": "assistant", "content": None}
                 messages.append(last)
             last.setdefault("tool_calls", []).append(_call(item))
-        elif kind == "function_call_output":
+        elif item_type == "function_call_output":
             messages.append(_tool_output(item))
-        elif kind != "reasoning":
-            raise _refuse(f"Input items of type `{kind}` are not supported.", f"{where}.type")
+        elif item_type != "reasoning":
+            raise _refuse(f"Input items of type `{item_type}` are not supported.", f"{where}.type")
     return messages
 
 
@@ -156,25 +156,25 @@ def _tool(tool: Mapping[str, Any], index: int) -> Json:
 def _tool_choice(choice: Any) -> Any:
     if choice is None or isinstance(choice, str):
         return choice
-    kind = choice.get("type")
-    if kind == "function":
+    choice_type = choice.get("type")
+    if choice_type == "function":
         return {"type": "function", "function": {"name": choice.get("name")}}
-    if kind == "allowed_tools":
+    if choice_type == "allowed_tools":
         tools = [
             {"type": "function", "function": {"name": t.get("name")}}
             for t in choice.get("tools") or []
             if t.get("type") == "function"
         ]
         return {"type": "allowed_tools", "allowed_tools": {"mode": choice["mode"], "tools": tools}}
-    raise _refuse(f"`tool_choice` of type `{kind}` is not supported.", "tool_choice")
+    raise _refuse(f"`tool_choice` of type `{choice_type}` is not supported.", "tool_choice")
 
 
 def _response_format(text: Mapping[str, Any]) -> Json | None:
     format_ = text.get("format") or {}
-    kind = format_.get("type")
-    if kind == "json_object":
+    format_type = format_.get("type")
+    if format_type == "json_object":
         return {"type": "json_object"}
-    if kind == "json_schema":
+    if format_type == "json_schema":
         schema = {
             key: format_[key]
             for key in ("name", "description", "schema", "strict")

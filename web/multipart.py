@@ -94,8 +94,14 @@ def is_file_schema(schema: Any) -> bool:
 
 
 def types_of(schema: Mapping[str, Any]) -> set[str]:
-    kind = schema.get("type")
-    types = set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
+    schema_type = schema.get("type")
+    types = (
+        set(schema_type)
+        if isinstance(schema_type, list)
+        else {schema_type}
+        if isinstance(schema_type, str)
+        else set()
+    )
     for branch in schema.get("anyOf") or schema.get("oneOf") or []:
         if isinstance(branch, Mapping):
             types |= types_of(branch)
@@ -178,8 +184,8 @@ def split_parts(
         name = part_name(raw_name)
         wants_file = is_file_schema(properties.get(name))
         if isinstance(value, UploadFile) != wants_file:
-            kind = "a file upload" if wants_file else "a text field, not a file"
-            raise InvalidRequest(f"`{name}` must be {kind}.", param=name, code="invalid_value")
+            expected = "a file upload" if wants_file else "a text field, not a file"
+            raise InvalidRequest(f"`{name}` must be {expected}.", param=name, code="invalid_value")
         if isinstance(value, UploadFile):
             if name in files:
                 raise InvalidRequest(f"Send one `{name}` file.", param=name, code="invalid_value")

@@ -59,8 +59,8 @@ class RequestObserver:
             model, provider = ticket.route.model, ticket.route.provider
             status = self._metered(ticket, exchange, fields, status)
             error = error or ticket.failure
-        elif error is not None and (kind := failure_kind(error)) is not None:
-            self.metrics.upstream_failed(UNKNOWN, kind)
+        elif error is not None and (failed := failure_kind(error)) is not None:
+            self.metrics.upstream_failed(UNKNOWN, failed)
         if error is not None:
             fields["error_code"] = error.code
             if isinstance(error, QuotaExceeded):
@@ -130,6 +130,6 @@ class RequestObserver:
             self.metrics.fell_back(attempts[0].model, served.model)
 
     def _upstream_failure(self, provider: str, error: GatewayError) -> None:
-        kind = failure_kind(error)
-        if kind is not None:
-            self.metrics.upstream_failed(provider, kind)
+        failed = failure_kind(error)
+        if failed is not None:
+            self.metrics.upstream_failed(provider, failed)

@@ -70,8 +70,12 @@ def chosen_tools(body: Mapping[str, Any], prompt: str) -> list[Mapping[str, Any]
 
 
 def _filler(schema: Mapping[str, Any], prompt: str) -> Any:
-    kind = schema.get("type")
-    kind = next((k for k in kind if k != "null"), "string") if isinstance(kind, list) else kind
+    schema_type = schema.get("type")
+    schema_type = (
+        next((k for k in schema_type if k != "null"), "string")
+        if isinstance(schema_type, list)
+        else schema_type
+    )
     if "enum" in schema and schema["enum"]:
         return schema["enum"][0]
     fillers: dict[str, Any] = {
@@ -81,7 +85,7 @@ def _filler(schema: Mapping[str, Any], prompt: str) -> Any:
         "array": [],
         "object": {},
     }
-    return fillers.get(str(kind), prompt)
+    return fillers.get(str(schema_type), prompt)
 
 
 def arguments_for(tool: Mapping[str, Any], prompt: str) -> str:
@@ -103,8 +107,8 @@ def reply_text(body: Mapping[str, Any], messages: list[Mapping[str, Any]]) -> st
         return f"Tool result: {text_of(last.get('content'))}"
     users = [m for m in messages if m.get("role") == "user"]
     text = text_of(users[-1].get("content")) if users else ""
-    kind = (body.get("response_format") or {}).get("type")
-    if kind in ("json_object", "json_schema"):
+    format_type = (body.get("response_format") or {}).get("type")
+    if format_type in ("json_object", "json_schema"):
         return json.dumps({"echo": text})
     return text or "(empty message)"
 

@@ -165,13 +165,13 @@ def _pcm(pixel: Sequence[Sequence[YCbCr]], x0: int, y0: int) -> bytes:
 # ------------------------------------------------------------------------------ MP4 boxes
 
 
-def box(kind: bytes, *parts: bytes) -> bytes:
+def box(box_type: bytes, *parts: bytes) -> bytes:
     payload = b"".join(parts)
-    return struct.pack(">I", 8 + len(payload)) + kind + payload
+    return struct.pack(">I", 8 + len(payload)) + box_type + payload
 
 
-def full_box(kind: bytes, version: int, flags: int, *parts: bytes) -> bytes:
-    return box(kind, struct.pack(">I", (version << 24) | flags), *parts)
+def full_box(box_type: bytes, version: int, flags: int, *parts: bytes) -> bytes:
+    return box(box_type, struct.pack(">I", (version << 24) | flags), *parts)
 
 
 MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)

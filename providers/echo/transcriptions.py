@@ -36,8 +36,8 @@ def duration_of(info: AudioInfo, size: int) -> float:
 
 
 def sentences(info: AudioInfo, duration: float) -> list[str]:
-    kind = info.format.upper() if info.format else "unrecognised"
-    return [INTRO, f"It heard {duration:.2f} seconds of {kind} audio."]
+    container = info.format.upper() if info.format else "unrecognised"
+    return [INTRO, f"It heard {duration:.2f} seconds of {container} audio."]
 
 
 def timed(texts: list[str], duration: float) -> tuple[Segment, ...]:

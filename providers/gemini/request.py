@@ -86,24 +86,24 @@ def _user_parts(content: Any, param: str) -> list[JSON]:
     parts: list[JSON] = []
     for j, part in enumerate(content):
         where = f"{param}[{j}]"
-        kind = part.get("type") if isinstance(part, Mapping) else None
-        if kind == "text":
+        part_type = part.get("type") if isinstance(part, Mapping) else None
+        if part_type == "text":
             parts.append({"text": str(part.get("text") or "")})
-        elif kind == "refusal":
+        elif part_type == "refusal":
             parts.append({"text": str(part.get("refusal") or "")})
-        elif kind == "image_url":
+        elif part_type == "image_url":
             parts.append(_image_part(part, where))
-        elif kind == "input_audio":
+        elif part_type == "input_audio":
             audio = part.get("input_audio") or {}
             mime = f"audio/{audio.get('format') or 'wav'}"
             parts.append({"inlineData": {"mimeType": mime, "data": audio.get("data") or ""}})
-        elif kind == "file" and str((part.get("file") or {}).get("file_data", "")).startswith(
+        elif part_type == "file" and str((part.get("file") or {}).get("file_data", "")).startswith(
             "data:"
         ):
             parts.append(_data_url(part["file"]["file_data"], f"{where}.file.file_data"))
         else:
             raise _refuse(
-                f"Content parts of type `{kind}` are not supported by Gemini models.", where
+                f"Content parts of type `{part_type}` are not supported by Gemini models.", where
             )
     return parts
 

@@ -15,9 +15,9 @@ from gateway.rate_limits import Buckets
 UNIT = "console_sign_in"
 
 
-def _subject(kind: str, value: str) -> str:
+def _subject(what: str, value: str) -> str:
     # The buckets' key column holds 40 characters; a digest also keeps emails out of it.
-    return f"{kind}:{hashlib.sha256(value.lower().encode()).hexdigest()[:32]}"
+    return f"{what}:{hashlib.sha256(value.lower().encode()).hexdigest()[:32]}"
 
 
 @dataclass(frozen=True)
