@@ -53,6 +53,41 @@ class SSEDecoder:
         self._bare: list[str] = []  # lines of a bare JSON value, while one is being read
 
     def feed(self, chunk: bytes | str) -> Iterator[Event]:
+        """The events `chunk` completes. Most upstream reads are whole `data:` events and
+        nothing else: those are split on bytes at once, without the line-by-line reader (a
+        third of a stream's CPU in the gateway); the reader takes everything else."""
+        if isinstance(chunk, bytes) and self._between_events():
+            whole = self._whole_data_events(chunk)
+            if whole is not None:
+                return iter(whole)
+        return self._read(chunk)
+
+    def _between_events(self) -> bool:
+        """Nothing of an unfinished line, event or character is held."""
+        return not (
+            self._partial_chars
+            or self._held_cr
+            or self._data
+            or self._bare
+            or self._event is not None
+            or self._event_chars
+            or self._text.getstate()[0]
+        )
+
+    def _whole_data_events(self, chunk: bytes) -> list[Event] | None:
+        """The events of a chunk made only of `data: <one line>` events each ended by a blank
+        line (LF only); None for anything else."""
+        if not chunk.endswith(b"\n\n") or b"\r" in chunk:
+            return None
+        events = []
+        for block in chunk[:-2].split(b"\n\n"):
+            if not block.startswith(b"data:") or b"\n" in block or len(block) > self._max:
+                return None
+            value = block[6:] if block[5:6] == b" " else block[5:]
+            events.append(Event(value.decode("utf-8", "replace"), None, self._id))
+        return events
+
+    def _read(self, chunk: bytes | str) -> Iterator[Event]:
         # Incremental decoding keeps a character split between two chunks intact, and a
         # trailing CR waits for the next chunk in case it is the first half of a CRLF. Only
         # the new text is split: rescanning what was buffered made a long line quadratic.

@@ -127,3 +127,27 @@ def test_a_long_line_in_many_small_chunks_takes_linear_time() -> None:
         assert list(decoder.feed(chunk)) == []
     [event] = list(decoder.feed(b"\n\n"))
     assert len(event.data) == 4096 * 1024
+
+
+def byte_by_byte(data: bytes) -> list[bytes]:
+    return [data[i : i + 1] for i in range(len(data))]
+
+
+@MANY
+@given(
+    head=st.binary(max_size=60),
+    values=st.lists(st.binary(max_size=40).filter(lambda v: b"\n" not in v), max_size=5),
+    space=st.booleans(),
+    limit=st.integers(1, 64),
+)
+@example(head=b"id: 7\n\n", values=[b"x"], space=True, limit=64)  # the id carries over
+@example(head=b"data: \xe2\x82", values=[b"\xac"], space=True, limit=64)  # a split character
+def test_chunks_of_whole_data_events_decode_as_the_line_reader_decodes_them(
+    head: bytes, values: list[bytes], space: bool, limit: int
+) -> None:
+    """Whole `data:` events take a shortcut past the line reader: whatever came before,
+    they decode, or are refused, as fed one byte at a time."""
+    events = b"".join(b"data:" + (b" " if space else b"") + v + b"\n\n" for v in values)
+    assert decoded_or_refused([head, events], limit) == decoded_or_refused(
+        byte_by_byte(head + events), limit
+    )
