@@ -13,8 +13,8 @@ import pytest
 
 from domain.errors import UpstreamError, UpstreamUnavailable
 from providers.anthropic import answers
-from providers.chunks import Collector, ToolCallRepair, repair_choice
 from providers.sse import SSEDecoder
+from tests.collected_chunks import collect
 
 REFERENCE_STREAM = """\
 event: message_start
@@ -78,13 +78,6 @@ def translate(text: str, json_tool: str | None = None) -> list[dict[str, Any]]:
     for event in [*decoder.feed(text), *decoder.flush()]:
         chunks.extend(translator.feed(event.event, json.loads(event.data)))
     return chunks + translator.finish()
-
-
-def collect(chunks: list[dict[str, Any]]) -> dict[str, Any]:
-    collector, tools = Collector(), ToolCallRepair()
-    for chunk in chunks:
-        collector.add({**chunk, "choices": [repair_choice(c, tools) for c in chunk["choices"]]})
-    return collector.completion(id="x", created=0, model="m")
 
 
 def test_reference_stream_translates_to_openai_chunks() -> None:

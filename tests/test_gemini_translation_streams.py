@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from providers.chunks import Collector, ToolCallRepair, repair_choice
 from providers.gemini import answers
+from tests.collected_chunks import collect
 from tests.gemini_recorded_stream import RECORDED_STREAM
 
 
@@ -17,14 +17,6 @@ def run_stream(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     state = answers.StreamState()
     chunks = [c for e in events for c in answers.to_chunks(e, state)]
     return chunks + answers.final_chunks(state)
-
-
-def collect(chunks: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the gateway makes of the chunks (repair, then collect)."""
-    collector, tools = Collector(), ToolCallRepair()
-    for chunk in chunks:
-        collector.add({**chunk, "choices": [repair_choice(c, tools) for c in chunk["choices"]]})
-    return collector.completion(id="x", created=0, model="m")
 
 
 def test_recorded_stream() -> None:
