@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from domain.errors import InvalidRequest
-from tests.test_spec import DOC, errors, referenced_schemas, walk
+from tests.spec_helpers import DOC, errors, referenced_schemas, walk
 from usecases.responses_events import ResponseEvents, outcome, shell
 from usecases.responses_translation import (
     chat_messages,
