@@ -39,7 +39,10 @@ from tests.services.postgres import local_postgres
 from tests.services.redis import local_redis
 from web.app import create_app
 
-pytest_plugins = ["tests.leak_watch"]  # no secret of the run in any log (tests/leak_watch.py)
+pytest_plugins = [
+    "tests.leak_watch",  # no secret of the run in any log (tests/leak_watch.py)
+    "tests.fake_openai_upstream_helpers",  # fixtures of tests/test_fake_openai_upstream_*.py
+]
 
 T = TypeVar("T")
 WMGW = Path(sys.executable).parent / "wmgw"

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import UPSTREAM_KEY, Gateway, wait_for
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
-from tests.test_spec import REFERENCE, errors
+from tests.spec_helpers import REFERENCE, errors
 
 ECHO = "writingmate/echo"
 INSTRUCT = "openai/gpt-3.5-turbo-instruct"

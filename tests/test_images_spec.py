@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_spec import DOC, REFERENCE, errors, referenced_schemas, walk
+from tests.spec_helpers import DOC, REFERENCE, errors, referenced_schemas, walk
 
 OFFICIAL_SAMPLES = [
     (

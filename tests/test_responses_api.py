@@ -23,7 +23,7 @@ from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
 from tests.services.postgres import local_postgres, server_bin
-from tests.test_spec import errors
+from tests.spec_helpers import errors
 from web.app import create_app
 
 ECHO = "writingmate/echo"

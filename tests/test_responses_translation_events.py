@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.test_spec import errors
+from tests.spec_helpers import errors
 from usecases.responses_events import ResponseEvents, outcome, shell
 from usecases.responses_translation import completion_chunk, response_usage
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_spec import DOC, errors, referenced_schemas, walk
+from tests.spec_helpers import DOC, errors, referenced_schemas, walk
 from usecases.responses_translation import chat_request, input_items
 
 

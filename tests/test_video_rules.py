@@ -174,7 +174,7 @@ OFFICIAL_VIDEO = {
 
 @pytest.mark.parametrize("status", ["queued", "in_progress", "completed", "failed"])
 def test_our_video_object_is_openais(status: str) -> None:
-    from tests.test_spec import REFERENCE, errors
+    from tests.spec_helpers import REFERENCE, errors
 
     video = _job(status).as_openai()
     assert errors("VideoResource", video) == []
@@ -187,7 +187,7 @@ def test_our_video_object_is_openais(status: str) -> None:
 def test_failed_video_error_has_code_and_message() -> None:
     from dataclasses import replace
 
-    from tests.test_spec import errors
+    from tests.spec_helpers import errors
 
     failed = replace(_job("failed"), error={"code": "moderation_blocked", "message": "Blocked."})
     assert errors("VideoResource", failed.as_openai()) == []

@@ -4,8 +4,8 @@ A body delimited by the end of the connection (no length, not chunked) ends when
 closes. aiohttp 3.14 also ends it, as complete, when the connection is *reset*, losing the
 error: a cut answer passed for a whole one. Here the protocol records the reset on the body
 being read before aiohttp ends it, so reading it raises. (A body with a length or in chunks
-is already an error when cut.) tests/test_http_client.py holds it to that, and
-`check_version` refuses an aiohttp this was not written for.
+is already an error when cut.) tests/test_http_client_failures.py holds it to that, and
+`check_version` refuses an aiohttp this was not written for (tests/test_http_client_setup.py).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ providers/http/upstream.py maps onto the gateway's errors, once.
     ├── TooLarge          a whole answer longer than `max_body` (never read into memory)
     └── Unsendable        a header value with a line break (never sent)
 
-What it guarantees, each tested (tests/test_http_client.py): keep-alive connections, TLS
+What it guarantees, each tested (tests/test_http_client_*.py): keep-alive connections, TLS
 verified against the system's roots, no cookies kept, no redirects followed, compressed
 answers decoded, a body cut short is an error (never a complete answer), proxies from the
 `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` variables of the settings' environment.
