@@ -2,7 +2,7 @@
 
 `gateway` gives a running gateway (echo model and the fake OpenAI upstream configured) with a
 user, a workspace on an unlimited plan and a developer key. `start_gateway(...)` starts one with
-other options (a daily limit, extra environment).
+other options (a daily limit, extra environment); `videos` is one whose video worker polls fast.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH, ErrorAnswers
 from tests.services.postgres import local_postgres
 from tests.services.redis import local_redis
+from tests.videos_helpers import FAST
 from web.app import create_app
 
 pytest_plugins = [
@@ -260,6 +261,12 @@ def gemini_gateway(
     assert fake_gemini.base_url
     env = {"WMGW_GEMINI_API_KEY": GEMINI_KEY, "WMGW_GEMINI_BASE_URL": fake_gemini.base_url}
     return start_gateway(env=env)
+
+
+@pytest.fixture
+def videos(start_gateway: Callable[..., Gateway]) -> Gateway:
+    """A gateway whose video worker polls fast, for the video API tests (tests/test_videos_*.py)."""
+    return start_gateway(env=FAST)
 
 
 @pytest.fixture
