@@ -131,7 +131,9 @@ def test_a_stream_counts_as_open_until_it_ends(gw: Gateway, fake: FaultyUpstream
     body = {"model": CLAUDE, "messages": HELLO, "stream": True}
     with gw.http() as http, http.stream("POST", "/chat/completions", json=body) as response:
         assert response.status_code == 200
-        next(response.iter_raw())
+        # Held: a dropped iterator, once collected, closes the connection under the stream.
+        chunks = response.iter_raw()
+        next(chunks)
         assert value(scrape(gw.root), "wmgw_open_streams") == 1
     assert wait_for(lambda: value(scrape(gw.root), "wmgw_open_streams") == 0)
 
