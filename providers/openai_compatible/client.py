@@ -25,7 +25,7 @@ from providers.http.client import HttpClient
 from providers.openai_compatible import completions as openai_completions
 from providers.openai_compatible import embeddings as openai_embeddings
 from providers.openai_compatible import images as openai_images
-from providers.openai_compatible import model_lists, openrouter_images
+from providers.openai_compatible import model_lists, openrouter_images, streams
 from providers.openai_compatible import transcriptions as openai_transcriptions
 from providers.openai_compatible import videos as openai_videos
 from providers.openai_compatible.request import to_upstream
@@ -37,19 +37,6 @@ IMAGE_APIS = {
     "generations": openai_images.generate,  # POST /images/generations (OpenAI)
     "chat": openrouter_images.generate,  # chat completions with `modalities` (OpenRouter)
 }
-
-
-def error_in_stream(
-    payload: Mapping[str, Any], sent: Mapping[str, str] | None = None
-) -> UpstreamError | None:
-    """An upstream that fails mid-stream sends `data: {"error": {...}}` (`sent`: the request's
-    headers, whose credentials never reach the client)."""
-    error = payload.get("error")
-    if not error:
-        return None
-    message, _, _ = upstream.openai_error_fields(payload)
-    text = upstream.upstream_message(message or str(error), sent)
-    return UpstreamError(f"The upstream provider failed mid-stream: {text}")
 
 
 @dataclass(frozen=True)
@@ -83,20 +70,11 @@ class OpenAICompatible:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
 
-    async def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
-        url = self.chat_url
+    def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
         request = to_upstream(body, model, stream=True)
-        headers = self._headers("text/event-stream")
-        events = upstream.stream_events(self.client, url, request, headers)
-        async for event in events:
-            if event.data.strip() == "[DONE]":
-                # Read on to the end of the body so the connection can be reused.
-                continue
-            payload = upstream.event_object(event)
-            failure = error_in_stream(payload, headers)
-            if failure is not None:
-                raise failure
-            yield payload
+        return streams.chunks(
+            self.client, self.chat_url, request, self._headers("text/event-stream")
+        )
 
     async def complete_chat(self, body: Mapping[str, Any], model: ModelEntry) -> dict[str, Any]:
         url = self.chat_url

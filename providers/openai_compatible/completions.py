@@ -12,16 +12,8 @@ from domain.errors import UpstreamError
 from providers.base import Chunk
 from providers.http import upstream
 from providers.http.client import HttpClient
+from providers.openai_compatible import streams
 from providers.openai_compatible.request import to_upstream
-
-
-def _failure(payload: Mapping[str, Any], sent: Mapping[str, str]) -> UpstreamError | None:
-    """An upstream that fails mid-stream sends `data: {"error": {...}}`."""
-    if not payload.get("error"):
-        return None
-    message, _, _ = upstream.openai_error_fields(payload)
-    text = upstream.upstream_message(message or str(payload["error"]), sent)
-    return UpstreamError(f"The upstream provider failed mid-stream: {text}")
 
 
 async def stream(
@@ -33,14 +25,8 @@ async def stream(
 ) -> AsyncIterator[Chunk]:
     """The upstream's `text_completion` chunks, its usage chunk included."""
     request = to_upstream(body, model, stream=True)
-    async for event in upstream.stream_events(client, url, request, headers):
-        if event.data.strip() == "[DONE]":
-            continue  # read on to the end of the body so the connection can be reused
-        payload = upstream.event_object(event)
-        failure = _failure(payload, headers)
-        if failure is not None:
-            raise failure
-        yield payload
+    async for chunk in streams.chunks(client, url, request, headers):
+        yield chunk
 
 
 async def complete(
