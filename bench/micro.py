@@ -14,7 +14,7 @@ fresh SQLite database:
    jsonschema (what web/connexion_compat/validators.py reports errors with) versus jsonschema_rs;
 4. one upstream call to bench/fake_upstream.py (non-streaming, and a 16-chunk stream read to
    its end), client CPU only: httpx.AsyncClient over httpx's own transport (httpcore) versus
-   the gateway's client (providers/http_client.HttpClient, over aiohttp).
+   the gateway's client (providers/http/client.HttpClient, over aiohttp).
 
     .venv/bin/python bench/micro.py [--n 400]
 """

@@ -49,7 +49,9 @@ def test_a_write_on_the_loop_does_not_wait_for_another_process(database: Path) -
     started = time.perf_counter()
     with pytest.raises(Busy):
         writes.run(insert_plan)
-    assert time.perf_counter() - started < 0.05
+    # It fails at once, instead of waiting out a busy timeout (10 s on the writer's connection);
+    # the bound leaves room for a loaded machine opening its first connection.
+    assert time.perf_counter() - started < 1.0
     other.execute("ROLLBACK")
     assert writes.run(insert_plan) == "written"
     writes.close()
