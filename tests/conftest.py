@@ -11,7 +11,6 @@ import asyncio
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -31,6 +30,7 @@ from gateway.settings import Settings
 from storage import accounts, usage
 from storage.engine import create_engine
 from storage.migrate import upgrade
+from tests.cli_runner import Wmgw
 from tests.fakes.gemini_upstream import FakeGeminiUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.server import serve_asgi
@@ -271,19 +271,18 @@ def videos(start_gateway: Callable[..., Gateway]) -> Gateway:
 
 @pytest.fixture
 def wmgw(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Run the `wmgw` console script on a fresh data dir: `wmgw("plan", "list")` is its
-    output; `wmgw.env` is the environment it ran with."""
+    """Run `wmgw` on a fresh data dir: `wmgw("plan", "list")` is its output; `wmgw.env` is the
+    environment it runs with (tests/cli_runner.py runs the console script's commands in-process;
+    tests/test_cli.py runs the script itself)."""
     env = {**os.environ, "WMGW_DATA_DIR": str(tmp_path), "WMGW_SERVER_SECRET": "cli-secret"}
     env.pop("DATABASE_URL", None)
     WATCH.remember(env["WMGW_SERVER_SECRET"])
 
     def run(*args: str, ok: bool = True) -> str:
-        done = subprocess.run(
-            [str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60
-        )
-        WATCH.remember_keys_in(done.stdout)
-        WATCH.written(f"the standard error of wmgw {args[0] if args else ''}", done.stderr)
-        assert (done.returncode == 0) == ok, done.stderr
+        # In-process (Click's runner) on settings read from `env` as it stands now: as a shell
+        # would run it, without a second of interpreter start-up per command.
+        done = Wmgw(Settings.from_env(env)).run(*args)
+        assert (done.exit_code == 0) == ok, done.output
         return done.stdout.strip()
 
     run.env = env  # type: ignore[attr-defined]

@@ -4,10 +4,7 @@ listed by GET /models with context length and prices, and routed to OpenRouter."
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import openai
@@ -19,6 +16,7 @@ from starlette.routing import Route
 
 from gateway.settings import Settings
 from storage import usage
+from tests.cli_runner import Wmgw
 from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
 from tests.fakes.openai_errors import openai_error
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
@@ -26,7 +24,6 @@ from tests.fakes.server import serve_asgi
 from tests.leak_watch import WATCH
 from web.app import create_app
 
-WMGW = Path(sys.executable).parent / "wmgw"
 SAMPLE = Path(__file__).parent / "fixtures" / "openrouter-models.json"
 
 
@@ -57,11 +54,9 @@ def environ(
     }
 
 
-def wmgw(environ: dict[str, str], *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | environ
-    done = subprocess.run([str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60)
-    WATCH.written(f"the standard error of wmgw {args[0]}", done.stderr)
-    assert done.returncode == 0, done.stderr
+def wmgw(environ: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    done = Wmgw(Settings.from_env(environ)).run(*args, stdin=stdin)
+    assert done.exit_code == 0, done.output
     return done.stdout
 
 
@@ -118,20 +113,8 @@ def test_byok_requests_use_the_users_key_are_marked_and_draw_on_no_limit(
     _, _, key = seed(settings.database_url, settings.server_secret, daily_limit=1)
     own_key = "sk-or-v1-users-own-key-0123456789"
     WATCH.remember(own_key)
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | environ
-    stored = subprocess.run(
-        [str(WMGW), "byok", "set", "dev@example.com"],
-        input=own_key + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    WATCH.written("the standard error of wmgw byok set", stored.stderr)
-    assert stored.returncode == 0, stored.stderr
-    assert own_key not in stored.stdout and own_key not in wmgw(
-        environ, "byok", "list", "dev@example.com"
-    )
+    stored = wmgw(environ, "byok", "set", "dev@example.com", stdin=own_key + "\n")
+    assert own_key not in stored and own_key not in wmgw(environ, "byok", "list", "dev@example.com")
     fake_openai.api_key = own_key  # the upstream accepts only the user's own key now
     with serve_asgi(create_app(settings)) as url:
         client = openai.OpenAI(base_url=f"{url}/api/openai/v1", api_key=key, max_retries=0)
@@ -165,16 +148,7 @@ def test_a_users_own_key_repeated_by_the_upstream_never_reaches_them(
     settings = Settings.from_env(environ)
     _, _, key = seed(settings.database_url, settings.server_secret, None)
     own_key = "my-own-openrouter-key-777"  # shaped like no known key: only an exact match
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | environ
-    stored = subprocess.run(
-        [str(WMGW), "byok", "set", "dev@example.com"],
-        input=own_key + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert stored.returncode == 0, stored.stderr
+    wmgw(environ, "byok", "set", "dev@example.com", stdin=own_key + "\n")
     fake_openai.api_key = own_key
     fake_openai.fail(401, openai_error(f"No user found for key {own_key}.", code=401))
     with serve_asgi(create_app(settings)) as url:

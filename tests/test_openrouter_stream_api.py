@@ -4,10 +4,7 @@ comments, reasoning deltas, mid-stream errors and OpenRouter's HTTP errors."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +15,12 @@ import pytest
 
 from gateway.settings import Settings
 from storage import usage
+from tests.cli_runner import Wmgw
 from tests.conftest import SERVER_SECRET, UPSTREAM_KEY, run_db, seed
 from tests.fakes.openrouter_upstream import FakeOpenRouter
 from tests.fakes.server import serve_asgi
 from web.app import create_app
 
-WMGW = Path(sys.executable).parent / "wmgw"
 SAMPLE = Path(__file__).parent / "fixtures" / "openrouter-models.json"
 MODEL = "deepseek/deepseek-chat-v3.1"
 USER = [{"role": "user", "content": "Say hello"}]
@@ -67,16 +64,9 @@ def routed(tmp_path: Path, migrated_template: Path, openrouter: FakeOpenRouter) 
         "WMGW_OPENROUTER_API_KEY": UPSTREAM_KEY,
         "WMGW_OPENROUTER_BASE_URL": openrouter.base_url,
     }
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | environ
-    done = subprocess.run(
-        [str(WMGW), "models", "sync-openrouter", "--file", str(SAMPLE)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
     settings = Settings.from_env(environ)
+    synced = Wmgw(settings).run("models", "sync-openrouter", "--file", str(SAMPLE))
+    assert synced.exit_code == 0, synced.output
     _, _, key = seed(settings.database_url, settings.server_secret, None)
     with serve_asgi(create_app(settings)) as url:
         yield Routed(f"{url}/api/openai/v1", key, settings)

@@ -4,7 +4,6 @@ they survive it."""
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain import keys, sealing
 from gateway.settings import Settings
 from storage import provider_keys
-from tests.conftest import WMGW, run_db
+from tests.cli_runner import Wmgw
+from tests.conftest import run_db
 from tests.leak_watch import WATCH
 
 OLD, NEW = "old-server-secret-0123456789", "new-server-secret-9876543210"
@@ -20,11 +20,9 @@ OWN_KEY = "sk-or-v1-own-key-survives-rotation"
 
 
 def wmgw_with_input(wmgw: Any, text: str, *args: str) -> str:
-    done = subprocess.run(
-        [str(WMGW), *args], input=text + "\n", env=wmgw.env, capture_output=True, text=True
-    )
-    WATCH.written(f"the standard error of wmgw {' '.join(args[:2])}", done.stderr)
-    assert done.returncode == 0, done.stderr
+    """`wmgw` given `text` on its standard input, as an operator pastes a secret."""
+    done = Wmgw(Settings.from_env(wmgw.env)).run(*args, stdin=text + "\n")
+    assert done.exit_code == 0, done.output
     return done.stdout.strip()
 
 

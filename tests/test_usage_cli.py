@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
 from storage import accounts
-from tests.conftest import WMGW, Gateway
+from tests.cli_runner import Wmgw
+from tests.conftest import Gateway
 from tests.usage_ledger import TOTALS, ledger_row, record, sums
 
 HELLO = [{"role": "user", "content": "Hello there!"}]
 
 
 def wmgw_on(gateway: Gateway, *args: str) -> subprocess.CompletedProcess[str]:
-    """`wmgw` on the gateway's own database."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= gateway.settings.environ
-    return subprocess.run([str(WMGW), *args], env=env, capture_output=True, text=True, timeout=60)
+    """`wmgw` on the gateway's own database (in-process: tests/cli_runner.py), with the exit
+    status and the two outputs a shell would see."""
+    done = Wmgw(gateway.settings).run(*args)
+    return subprocess.CompletedProcess(list(args), done.exit_code, done.stdout, done.stderr)
 
 
 def usage_json(gateway: Gateway, *args: str) -> list[dict[str, Any]]:
