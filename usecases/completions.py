@@ -10,6 +10,7 @@ settling, estimates) runs them with a relabeller for `text_completion` objects.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
@@ -22,7 +23,7 @@ from domain import estimates
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, ModelNotSupported
 from domain.metering import Usage
-from gateway.attempts import Failover, candidate
+from gateway.attempts import Candidate, Failover, candidate
 from gateway.auth import Caller
 from gateway.routing import Routed, route
 from gateway.services import Services
@@ -33,6 +34,7 @@ from providers.chunks import usage_from
 from providers.served import CHAT, COMPLETIONS
 from usecases.chat import ChatRun, Relabel
 
+log = logging.getLogger("wmgw.completions")
 ENDPOINT = "completions"
 PARALLEL_PROMPTS = 8  # chat calls in flight at once for one non-streamed list of prompts
 
@@ -96,6 +98,7 @@ class PassThrough:
     """An upstream's own `/completions`, as the source the chat pipeline runs."""
 
     provider: TextCompletionProvider
+    max_tokens_field = "max_tokens"  # a fallback's output cap, in the legacy request's field
 
     @property
     def name(self) -> str:
@@ -115,6 +118,7 @@ class Translated:
     usage (the sum of the chat calls') comes once, at the end."""
 
     provider: ChatProvider
+    max_tokens_field = "max_tokens"  # a fallback's output cap, in the legacy request's field
 
     @property
     def name(self) -> str:
@@ -187,11 +191,11 @@ def _first_gateway_error(group: BaseExceptionGroup) -> GatewayError | None:
 
 
 def _source(
-    services: Services, caller: Caller, body: Mapping[str, Any]
+    services: Services, caller: Caller, slug: str, body: Mapping[str, Any]
 ) -> tuple[Routed[Any], ChatProvider]:
     """Pass-through when the model is a completions model on an upstream that has the
-    endpoint, else translation through its chat API; 404 for a model with neither."""
-    slug = body["model"]
+    endpoint, else translation through its chat API; 404 for a model with neither, 400 for a
+    request its chat API cannot honour."""
     entry = services.catalog.lookup(slug, services.registry.configured, caller.plan)
     native = services.registry.serving(entry.provider, COMPLETIONS)
     if "completions" in entry.capabilities and native is not None:
@@ -207,6 +211,37 @@ def _source(
     legacy.check_translatable(body, logprobs=speaks_openai)
     legacy.prompts_of(body)  # a prompt the chat API cannot take is refused before admission
     return routed, Translated(routed.provider)
+
+
+def _candidates(
+    services: Services, caller: Caller, body: Mapping[str, Any]
+) -> list[Candidate[ChatProvider]]:
+    """The request's model (its errors are the request's), then the fallbacks it names in
+    `models`, then its catalog entry's: each once, each served natively or by translation,
+    and only those the workspace may use on the same bill and that can honour the request."""
+    first, source = _source(services, caller, body["model"], body)
+    chosen = [_candidate(services, first, source)]
+    seen = {first.model.slug}
+    for other in [*(body.get("models") or ()), *first.model.fallbacks]:
+        if other in seen:
+            continue
+        seen.add(other)
+        try:
+            routed, other_source = _source(services, caller, other, body)
+        except GatewayError as refused:
+            log.debug("fallback %s skipped for %s: %s", other, caller.request_id, refused.message)
+            continue
+        if routed.own_key == first.own_key:
+            chosen.append(_candidate(services, routed, other_source))
+    return chosen
+
+
+def _candidate(
+    services: Services, routed: Routed[Any], source: ChatProvider
+) -> Candidate[ChatProvider]:
+    # The breaker is that of the upstream and key the source calls through.
+    policy = services.registry.policy(routed.model.provider)
+    return candidate(routed.model, source, routed.own_key, policy, caller=routed.provider)
 
 
 def completion_claim(body: Mapping[str, Any]) -> Claim:
@@ -231,18 +266,18 @@ def _token_ids(prompt: list[Any]) -> bool:
 
 async def begin_completion(services: Services, caller: Caller, body: Mapping[str, Any]) -> ChatRun:
     """Route the model (404/403), refuse what it cannot honour (400), and admit what the
-    request can cost (429); the user's own upstream key (BYOK) draws on no limit."""
-    routed, source = _source(services, caller, body)
+    request can cost (429); the user's own upstream key (BYOK) draws on no limit. Retries,
+    circuit breakers and fallbacks as for chat (gateway/attempts.py)."""
+    chain = _candidates(services, caller, body)
+    first = chain[0]
+    body = {name: value for name, value in body.items() if name != "models"}
     claim = completion_claim(body)
-    where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
-    ticket = await services.meter.admit(caller, where, claim, byok=routed.own_key)
+    where = Route(ENDPOINT, first.model.slug, first.model.provider)
+    ticket = await services.meter.admit(caller, where, claim, byok=first.own_key)
     if ticket.output_allowance is not None:
         body = {**body, "max_tokens": ticket.output_allowance}
-    policy = services.registry.policy(routed.model.provider)
-    # Retries and the circuit breaker, on the model's own upstream: a fallback would need its
-    # own choice between pass-through and translation.
-    only = candidate(routed.model, source, routed.own_key, policy, caller=routed.provider)
-    failover = Failover([only], services.breakers, ticket)
-    run = ChatRun(ticket, body, routed.model, source, TextRelabel(routed.model.slug), failover)
+    failover = Failover(chain, services.breakers, ticket)
+    relabel = TextRelabel(first.model.slug)
+    run = ChatRun(ticket, body, first.model, first.provider, relabel, failover)
     ticket.progress = lambda: run.relabel.progress(claim.prompt_tokens)
     return run
