@@ -11,9 +11,10 @@ from typing import Generic, TypeVar
 
 from domain.catalog import ENDPOINT_NAMES, ModelEntry
 from domain.errors import GatewayError, ModelNotSupported
-from gateway.attempts import Candidate, candidate
+from gateway.attempts import Candidate, Failover, candidate
 from gateway.auth import Caller
 from gateway.services import Services
+from gateway.tickets import Ticket
 from providers.base import VideoProvider
 from providers.served import VIDEOS, Endpoint
 
@@ -68,6 +69,13 @@ def candidates(
         if routed.own_key == first.own_key:
             chosen.append(_candidate(services, routed))
     return chosen
+
+
+def own_upstream_only(services: Services, routed: Routed[P], ticket: Ticket) -> Failover[P]:
+    """Retries and the circuit breaker on the model's own upstream, and no fallback: another
+    model's embeddings or images are not what was asked for (two models' vectors do not even
+    compare)."""
+    return Failover([_candidate(services, routed)], services.breakers, ticket)
 
 
 def _candidate(services: Services, routed: Routed[P]) -> Candidate[P]:

@@ -16,8 +16,9 @@ import orjson
 from domain import embeddings, estimates
 from domain.catalog import ModelEntry
 from domain.metering import Usage
+from gateway.attempts import Failover
 from gateway.auth import Caller
-from gateway.routing import route
+from gateway.routing import own_upstream_only, route
 from gateway.runs import Answer
 from gateway.services import Services
 from gateway.tickets import Claim, Route, Ticket
@@ -35,6 +36,7 @@ class EmbeddingsRun:
     body: Mapping[str, Any]
     model: ModelEntry
     provider: EmbeddingsProvider
+    failover: Failover[EmbeddingsProvider]
     measured: Usage | None = None
     answered: bool = False
     streamed: bool = False
@@ -44,7 +46,9 @@ class EmbeddingsRun:
         return str(self.body.get("encoding_format") or "float")
 
     async def complete(self) -> Answer:
-        upstream = await self.provider.create_embeddings(self.body, self.model)
+        upstream = await self.failover.run(
+            lambda its: its.provider.create_embeddings(self.body, its.model)
+        )
         self.measured = embeddings.reported_usage(upstream) or await self.usage()
         response = await anyio.to_thread.run_sync(
             embeddings.answer, upstream, self.model.slug, self.encoding_format, self.measured
@@ -72,4 +76,5 @@ async def begin_embeddings(
     claim = Claim(prompt_tokens=estimates.input_tokens(body.get("input")))
     where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
     ticket = await services.meter.admit(caller, where, claim, byok=routed.own_key)
-    return EmbeddingsRun(ticket, body, routed.model, routed.provider)
+    failover = own_upstream_only(services, routed, ticket)
+    return EmbeddingsRun(ticket, body, routed.model, routed.provider, failover)

@@ -22,9 +22,10 @@ from domain.errors import UpstreamError
 from domain.images import ImageRequest, image_request
 from domain.metering import Usage
 from domain.tokens import estimate_tokens
+from gateway.attempts import Failover
 from gateway.auth import Caller
 from gateway.image_store import ImageStore
-from gateway.routing import route
+from gateway.routing import own_upstream_only, route
 from gateway.runs import Answer
 from gateway.services import Services
 from gateway.tickets import Claim, Route, Ticket
@@ -93,12 +94,15 @@ class ImageRun:
     model: ModelEntry
     provider: ImageProvider
     links_base: str
+    failover: Failover[ImageProvider]
     result: ImageResult | None = None
     answered: bool = False
     streamed: bool = False
 
     async def complete(self) -> Answer:
-        self.result = await self.provider.generate_images(self.request, self.model)
+        self.result = await self.failover.run(
+            lambda its: its.provider.generate_images(self.request, its.model)
+        )
         if not self.result.images:
             raise UpstreamError("The upstream provider answered without any image.")
         data = await self._items(self.result.images)
@@ -138,7 +142,8 @@ async def begin_images(
     routed = route(services, caller, body["model"], IMAGES)
     where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
     ticket = await services.meter.admit(caller, where, image_claim(request), byok=routed.own_key)
-    return ImageRun(services, ticket, request, routed.model, routed.provider, links)
+    failover = own_upstream_only(services, routed, ticket)
+    return ImageRun(services, ticket, request, routed.model, routed.provider, links, failover)
 
 
 def links_base(public_url: str | None, request_url: str, request_path: str) -> str:
