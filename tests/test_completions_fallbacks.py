@@ -128,15 +128,7 @@ def test_a_fallback_that_cannot_honour_the_request_is_skipped(
     fake_openai: FakeOpenAIUpstream,
 ) -> None:
     fake_openai.fail(503, times=5)
-    with gw.http() as http:
-        answer = http.post(
-            "/completions",
-            json={
-                "model": INSTRUCT,
-                "prompt": "Say hi",
-                "suffix": "!",  # what no chat API takes: Claude cannot serve it by translation
-                "models": [MODEL, "writingmate/echo"],
-            },
-        ).json()
-    assert answer["model"] == "writingmate/echo"
+    # `suffix` is what no chat API takes: Claude cannot serve the request by translation.
+    answer = complete(gw, model=INSTRUCT, suffix="!", models=[MODEL, "writingmate/echo"])
+    assert answer["body"]["model"] == "writingmate/echo"
     assert fake.requests == []
