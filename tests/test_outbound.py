@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openai
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from starlette.types import Receive, Scope, Send
 
 from domain.errors import InvalidRequest, UpstreamError
 from domain.fetch_rules import PUBLIC_ONLY, FetchAllow, parse_allow
 from providers.http import image_http, outbound
 from providers.http.client import ConnectFailed
+from tests.certificates import self_signed
 from tests.conftest import Gateway
 from tests.fakes.pngs import tiny_png
 from tests.fakes.replicate_upstream import FakeReplicate
@@ -196,35 +192,6 @@ def test_a_gateway_refuses_an_upstreams_link_to_its_own_network(
             )
         assert caught.value.status_code == 502
         assert "does not fetch from" in caught.value.message
-
-
-def self_signed(directory: Path, name: str) -> tuple[Path, Path]:
-    """A certificate for `name` (its own issuer) and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
 
 
 async def test_https_connects_to_the_address_and_verifies_the_certificate_of_the_name(
