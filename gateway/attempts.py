@@ -45,15 +45,11 @@ class Candidate(Generic[P]):
 
 
 def candidate(
-    model: ModelEntry,
-    provider: P,
-    own_key: bool,
-    policy: UpstreamPolicy,
-    caller: object | None = None,
+    model: ModelEntry, provider: P, own_key: bool, policy: UpstreamPolicy
 ) -> Candidate[P]:
-    """The breaker is that of the key the upstream is called with: `api_key` of `caller`, the
-    provider that makes the call (`provider` itself unless it wraps one)."""
-    key = getattr(caller if caller is not None else provider, "api_key", None)
+    """The breaker is that of the key the upstream is called with: the provider's `api_key`
+    (a provider that wraps another says its key)."""
+    key = getattr(provider, "api_key", None)
     return Candidate(model, provider, own_key, policy, breaker_name(model.provider, key))
 
 

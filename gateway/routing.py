@@ -5,16 +5,16 @@ upstream key (BYOK) replaces the gateway's where the provider allows it."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from domain.catalog import ENDPOINT_NAMES, ModelEntry
 from domain.errors import GatewayError, ModelNotSupported
 from gateway.attempts import Candidate, Failover, candidate
 from gateway.auth import Caller
 from gateway.services import Services
-from gateway.tickets import Ticket
+from gateway.tickets import Claim, Route, Ticket
 from providers.base import VideoProvider
 from providers.served import VIDEOS, Endpoint
 
@@ -51,34 +51,61 @@ def candidates(
     fallbacks: Sequence[str],
     endpoint: Endpoint[P],
 ) -> list[Candidate[P]]:
-    """The request's model (its errors are the request's), then the fallbacks it named in
-    `models`, then its catalog entry's: each once, and only those the workspace may use for
-    this endpoint on the same bill (your own upstream key, or the gateway's)."""
+    """The request's model (its errors are the request's), then its fallbacks (`chain`), each
+    routed for this endpoint."""
     first = route(services, caller, slug, endpoint)
-    chosen = [_candidate(services, first)]
+    routes = chain(caller, first, fallbacks, lambda other: route(services, caller, other, endpoint))
+    return [candidate_of(services, routed) for routed in routes]
+
+
+def chain(
+    caller: Caller,
+    first: Routed[P],
+    fallbacks: Sequence[str],
+    resolve: Callable[[str], Routed[P]],
+) -> list[Routed[P]]:
+    """`first`, then the fallbacks the request named in `models`, then its catalog entry's:
+    each once, and only those `resolve` routes (a model the workspace may not use, or that
+    cannot serve the request, raises and is skipped) on the same bill as `first` (your own
+    upstream key, or the gateway's)."""
+    chosen = [first]
     seen = {first.model.slug}
     for other in [*fallbacks, *first.model.fallbacks]:
         if other in seen:
             continue
         seen.add(other)
         try:
-            routed = route(services, caller, other, endpoint)
+            routed = resolve(other)
         except GatewayError as refused:
             log.debug("fallback %s skipped for %s: %s", other, caller.request_id, refused.message)
             continue
         if routed.own_key == first.own_key:
-            chosen.append(_candidate(services, routed))
+            chosen.append(routed)
     return chosen
+
+
+async def admit(
+    services: Services,
+    caller: Caller,
+    endpoint: str,
+    first: Routed[Any] | Candidate[Any],
+    claim: Claim,
+) -> Ticket:
+    """Admit what the request can cost (429) on the model that serves it first; on the user's
+    own upstream key (BYOK) it draws on no limit."""
+    where = Route(endpoint, first.model.slug, first.model.provider)
+    return await services.meter.admit(caller, where, claim, byok=first.own_key)
 
 
 def own_upstream_only(services: Services, routed: Routed[P], ticket: Ticket) -> Failover[P]:
     """Retries and the circuit breaker on the model's own upstream, and no fallback: another
     model's embeddings or images are not what was asked for (two models' vectors do not even
     compare)."""
-    return Failover([_candidate(services, routed)], services.breakers, ticket)
+    return Failover([candidate_of(services, routed)], services.breakers, ticket)
 
 
-def _candidate(services: Services, routed: Routed[P]) -> Candidate[P]:
+def candidate_of(services: Services, routed: Routed[P]) -> Candidate[P]:
+    """The breaker is that of the key the routed provider calls with."""
     policy = services.registry.policy(routed.model.provider)
     return candidate(routed.model, routed.provider, routed.own_key, policy)
 

@@ -24,10 +24,10 @@ from domain.retries import falls_back
 from domain.tokens import estimate_prompt_tokens, estimate_tokens
 from gateway.attempts import Candidate, Failover
 from gateway.auth import Caller
-from gateway.routing import candidates
+from gateway.routing import admit, candidates
 from gateway.runs import Answer
 from gateway.services import Services
-from gateway.tickets import Claim, Route, Ticket
+from gateway.tickets import Claim, Ticket
 from providers import sse
 from providers.base import PARTIAL_USAGE, ChatProvider, Chunk
 from providers.chunks import (
@@ -361,8 +361,7 @@ async def begin_chat(
     first = chain[0]
     body = {name: value for name, value in body.items() if name != "models"}
     claim = chat_claim(body, first.model)
-    where = Route(endpoint, first.model.slug, first.model.provider)
-    ticket = await services.meter.admit(caller, where, claim, byok=first.own_key)
+    ticket = await admit(services, caller, endpoint, first, claim)
     body = capped(body, ticket.output_allowance, max_tokens_field(first.provider))
     failover = Failover(chain, services.breakers, ticket)
     run = ChatRun(ticket, body, first.model, first.provider, Relabel(first.model.slug), failover)

@@ -10,12 +10,11 @@ settling, estimates) runs them with a relabeller for `text_completion` objects.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import anyio
 
@@ -23,18 +22,18 @@ from domain import estimates
 from domain.catalog import ModelEntry
 from domain.errors import GatewayError, ModelNotSupported
 from domain.metering import Usage
-from gateway.attempts import Candidate, Failover, candidate
+from gateway.attempts import Candidate, Failover
 from gateway.auth import Caller
-from gateway.routing import Routed, route
+from gateway.routing import Routed, admit, candidate_of, chain, route
 from gateway.services import Services
-from gateway.tickets import Claim, Route
+from gateway.tickets import Claim
 from providers import legacy_completions as legacy
 from providers.base import ChatProvider, Chunk, TextCompletionProvider
 from providers.chunks import usage_from
 from providers.served import CHAT, COMPLETIONS
 from usecases.chat import ChatRun, Relabel
 
-log = logging.getLogger("wmgw.completions")
+W = TypeVar("W", bound=ChatProvider | TextCompletionProvider)
 ENDPOINT = "completions"
 PARALLEL_PROMPTS = 8  # chat calls in flight at once for one non-streamed list of prompts
 
@@ -94,15 +93,25 @@ class TextRelabel(Relabel):
 
 
 @dataclass(frozen=True)
-class PassThrough:
-    """An upstream's own `/completions`, as the source the chat pipeline runs."""
+class Source(Generic[W]):
+    """An upstream provider serving text completions, as the chat pipeline runs it: named,
+    keyed (for its circuit breaker, gateway/attempts.py) and capped as the provider itself."""
 
-    provider: TextCompletionProvider
+    provider: W
     max_tokens_field = "max_tokens"  # a fallback's output cap, in the legacy request's field
 
     @property
     def name(self) -> str:
         return self.provider.name
+
+    @property
+    def api_key(self) -> str | None:
+        return getattr(self.provider, "api_key", None)
+
+
+@dataclass(frozen=True)
+class PassThrough(Source[TextCompletionProvider]):
+    """An upstream's own `/completions`."""
 
     def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
         return self.provider.stream_text_completion(body, model)
@@ -112,17 +121,10 @@ class PassThrough:
 
 
 @dataclass(frozen=True)
-class Translated:
+class Translated(Source[ChatProvider]):
     """A chat provider serving text completions: one chat call per prompt, answered as
     `text_completion` chunks. A list of prompts streams one prompt after the other, and its
     usage (the sum of the chat calls') comes once, at the end."""
-
-    provider: ChatProvider
-    max_tokens_field = "max_tokens"  # a fallback's output cap, in the legacy request's field
-
-    @property
-    def name(self) -> str:
-        return self.provider.name
 
     async def stream_chat(self, body: Mapping[str, Any], model: ModelEntry) -> AsyncIterator[Chunk]:
         n, echo = body.get("n") or 1, bool(body.get("echo"))
@@ -192,7 +194,7 @@ def _first_gateway_error(group: BaseExceptionGroup) -> GatewayError | None:
 
 def _source(
     services: Services, caller: Caller, slug: str, body: Mapping[str, Any]
-) -> tuple[Routed[Any], ChatProvider]:
+) -> Routed[ChatProvider]:
     """Pass-through when the model is a completions model on an upstream that has the
     endpoint, else translation through its chat API; 404 for a model with neither, 400 for a
     request its chat API cannot honour."""
@@ -200,7 +202,7 @@ def _source(
     native = services.registry.serving(entry.provider, COMPLETIONS)
     if "completions" in entry.capabilities and native is not None:
         passed = route(services, caller, slug, COMPLETIONS)
-        return passed, PassThrough(passed.provider)
+        return Routed(passed.model, PassThrough(passed.provider), passed.own_key)
     if "chat" not in entry.capabilities:
         raise ModelNotSupported(slug, "text completions")
     routed = route(services, caller, slug, CHAT)
@@ -210,38 +212,18 @@ def _source(
     speaks_openai = native is not None
     legacy.check_translatable(body, logprobs=speaks_openai)
     legacy.prompts_of(body)  # a prompt the chat API cannot take is refused before admission
-    return routed, Translated(routed.provider)
+    return Routed(routed.model, Translated(routed.provider), routed.own_key)
 
 
 def _candidates(
     services: Services, caller: Caller, body: Mapping[str, Any]
 ) -> list[Candidate[ChatProvider]]:
-    """The request's model (its errors are the request's), then the fallbacks it names in
-    `models`, then its catalog entry's: each once, each served natively or by translation,
-    and only those the workspace may use on the same bill and that can honour the request."""
-    first, source = _source(services, caller, body["model"], body)
-    chosen = [_candidate(services, first, source)]
-    seen = {first.model.slug}
-    for other in [*(body.get("models") or ()), *first.model.fallbacks]:
-        if other in seen:
-            continue
-        seen.add(other)
-        try:
-            routed, other_source = _source(services, caller, other, body)
-        except GatewayError as refused:
-            log.debug("fallback %s skipped for %s: %s", other, caller.request_id, refused.message)
-            continue
-        if routed.own_key == first.own_key:
-            chosen.append(_candidate(services, routed, other_source))
-    return chosen
-
-
-def _candidate(
-    services: Services, routed: Routed[Any], source: ChatProvider
-) -> Candidate[ChatProvider]:
-    # The breaker is that of the upstream and key the source calls through.
-    policy = services.registry.policy(routed.model.provider)
-    return candidate(routed.model, source, routed.own_key, policy, caller=routed.provider)
+    """The request's model (its errors are the request's), then its fallbacks, each served
+    natively or by translation, as it would be if named first."""
+    first = _source(services, caller, body["model"], body)
+    fallbacks = body.get("models") or ()
+    routes = chain(caller, first, fallbacks, lambda other: _source(services, caller, other, body))
+    return [candidate_of(services, routed) for routed in routes]
 
 
 def completion_claim(body: Mapping[str, Any]) -> Claim:
@@ -272,8 +254,7 @@ async def begin_completion(services: Services, caller: Caller, body: Mapping[str
     first = chain[0]
     body = {name: value for name, value in body.items() if name != "models"}
     claim = completion_claim(body)
-    where = Route(ENDPOINT, first.model.slug, first.model.provider)
-    ticket = await services.meter.admit(caller, where, claim, byok=first.own_key)
+    ticket = await admit(services, caller, ENDPOINT, first, claim)
     if ticket.output_allowance is not None:
         body = {**body, "max_tokens": ticket.output_allowance}
     failover = Failover(chain, services.breakers, ticket)

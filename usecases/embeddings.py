@@ -18,10 +18,10 @@ from domain.catalog import ModelEntry
 from domain.metering import Usage
 from gateway.attempts import Failover
 from gateway.auth import Caller
-from gateway.routing import own_upstream_only, route
+from gateway.routing import admit, own_upstream_only, route
 from gateway.runs import Answer
 from gateway.services import Services
-from gateway.tickets import Claim, Route, Ticket
+from gateway.tickets import Claim, Ticket
 from providers.base import EmbeddingsProvider
 from providers.served import EMBEDDINGS
 
@@ -74,7 +74,6 @@ async def begin_embeddings(
     upstream key (BYOK) it draws on no limit."""
     routed = route(services, caller, body["model"], EMBEDDINGS)
     claim = Claim(prompt_tokens=estimates.input_tokens(body.get("input")))
-    where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
-    ticket = await services.meter.admit(caller, where, claim, byok=routed.own_key)
+    ticket = await admit(services, caller, ENDPOINT, routed, claim)
     failover = own_upstream_only(services, routed, ticket)
     return EmbeddingsRun(ticket, body, routed.model, routed.provider, failover)

@@ -25,10 +25,10 @@ from domain.tokens import estimate_tokens
 from gateway.attempts import Failover
 from gateway.auth import Caller
 from gateway.image_store import ImageStore
-from gateway.routing import own_upstream_only, route
+from gateway.routing import admit, own_upstream_only, route
 from gateway.runs import Answer
 from gateway.services import Services
-from gateway.tickets import Claim, Route, Ticket
+from gateway.tickets import Claim, Ticket
 from providers.base import GeneratedImage, ImageProvider, ImageResult
 from providers.served import IMAGES
 
@@ -140,8 +140,7 @@ async def begin_images(
     own key for the provider (BYOK), the request draws on no limit."""
     request = image_request(body)
     routed = route(services, caller, body["model"], IMAGES)
-    where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
-    ticket = await services.meter.admit(caller, where, image_claim(request), byok=routed.own_key)
+    ticket = await admit(services, caller, ENDPOINT, routed, image_claim(request))
     failover = own_upstream_only(services, routed, ticket)
     return ImageRun(services, ticket, request, routed.model, routed.provider, links, failover)
 

@@ -12,10 +12,10 @@ from domain import estimates
 from domain.catalog import ModelEntry
 from domain.metering import Usage
 from gateway.auth import Caller
-from gateway.routing import route
+from gateway.routing import admit, route
 from gateway.runs import Answer
 from gateway.services import Services
-from gateway.tickets import Claim, Route, Ticket
+from gateway.tickets import Claim, Ticket
 from providers import sse
 from providers.base import TranscriptionProvider
 from providers.served import TRANSCRIPTIONS
@@ -91,8 +91,5 @@ async def begin_transcription(services: Services, caller: Caller, form: Form) ->
     """Route the model (404/403) and admit what the audio can cost (429)."""
     request = transcription_request(form)
     routed = route(services, caller, request.model, TRANSCRIPTIONS)
-    where = Route(ENDPOINT, routed.model.slug, routed.model.provider)
-    ticket = await services.meter.admit(
-        caller, where, transcription_claim(form), byok=routed.own_key
-    )
+    ticket = await admit(services, caller, ENDPOINT, routed, transcription_claim(form))
     return TranscriptionRun(ticket, request, routed.model, routed.provider, form)
